@@ -1,0 +1,1 @@
+"""Built-in pipeline definitions (TOML), installed as ``summarizer.pipelines``."""

@@ -1,0 +1,174 @@
+"""Command line: parses arguments, calls the library, turns its errors into messages.
+
+Exit codes: 0 every document summarized; 1 the run could not start or stopped (bad input
+path, bad setting, model not loadable); 2 bad command-line usage; 3 finished, but some
+documents failed (each failed record says why in its ``error`` field).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+import click
+
+EXIT_SOME_FAILED = 3
+
+
+def _library_errors(func):
+    """Turn the library's own errors into click errors (message, exit code 1)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from .errors import SummarizerError
+
+        try:
+            return func(*args, **kwargs)
+        except SummarizerError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def pipeline_options(func):
+    """Options shared by `run` and every model-dependent stage command."""
+    options = [
+        click.option("--pipeline", "-p", default="default", show_default=True,
+                     help="Built-in pipeline name (see `summarizer pipelines`) or path of a .toml file."),
+        click.option("--model", "-m", default=None,
+                     help="'default', a Hugging Face model id, a local model folder or a .gguf file "
+                          "[default: the pipeline's generate.model]."),
+        click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [default: auto]."),
+        click.option("--dtype", default=None, help="auto, float32, bfloat16 or float16 [default: auto]."),
+        click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                     help="Override a pipeline setting, e.g. --set extract.budget_tokens=300 (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load_pipeline(pipeline, model, device, dtype, overrides):
+    from .pipeline import Pipeline
+
+    extra = list(overrides)
+    extra += [f"generate.device={device}"] if device else []
+    extra += [f"generate.dtype={dtype}"] if dtype else []
+    return Pipeline.load(pipeline, model=model, overrides=extra)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="summarizer")
+@click.option("--quiet", "-q", is_flag=True, help="Only print warnings and errors.")
+def main(quiet: bool) -> None:
+    """Summarize articles with an extractive stage and a causal language model.
+
+    \b
+    Quick start:
+      summarizer run examples/articles -o out/          # summaries.jsonl in out/
+      summarizer run data.jsonl -o out/ --pipeline lead3 --limit 20
+    \b
+    Stages, one command each, JSONL on stdin/stdout:
+      summarizer ingest examples/articles | summarizer chunk | summarizer extract \\
+        | summarizer prompt | summarizer generate | summarizer filter
+    """
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    # transformers' own progress bars and advice would drown the tool's messages.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--output", "-o", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Folder for summaries.jsonl (created if missing).")
+@pipeline_options
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Summarize only the first N documents.")
+@click.option("--text-field", default=None, help="Table column holding the text [default: auto-detected].")
+@click.option("--reference-field", default=None, help="Table column holding a reference summary [default: auto-detected].")
+@click.option("--txt", "write_txt", is_flag=True, help="Also write one OUTDIR/txt/<id>.txt per summary.")
+@click.option("--show", is_flag=True, help="Print every summary when done.")
+@_library_errors
+def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_field, reference_field, write_txt, show):
+    """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
+
+    Exit code 3 means the run finished but some documents failed: their records say why.
+    """
+    from .pipeline import run_to_folder
+
+    pipe = _load_pipeline(pipeline, model, device, dtype, overrides)
+    result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
+                           reference_field=reference_field, write_txt=write_txt)
+    if show:
+        for record in result.records:
+            click.echo(f"== {record.id}")
+            click.echo(record.summary if record.error is None else f"[failed] {record.error}")
+            click.echo()
+    click.echo(
+        f"{result.total} document(s) in {result.seconds:.1f} s: {result.total - result.failed} summarized, "
+        f"{result.failed} failed, {result.fallbacks} extractive fallback(s). Output: {result.output}",
+        err=True,
+    )
+    for record in [r for r in result.records if r.error][:10]:
+        click.echo(f"  failed {record.id}: {record.error}", err=True)
+    if result.failed:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output [default: stdout].")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N documents.")
+@click.option("--text-field", default=None, help="Table column holding the text [default: auto-detected].")
+@click.option("--reference-field", default=None, help="Table column holding a reference summary.")
+@_library_errors
+def ingest(inputs, output, limit, text_field, reference_field):
+    """Read INPUT... (folders, files, tables) and write one JSONL record per document."""
+    from .ingest import ingest as ingest_inputs
+    from .records import write_records
+
+    for _ in write_records(ingest_inputs(inputs, text_field, reference_field, limit), output):
+        pass
+
+
+def _stage_command(name: str, summary: str):
+    @click.option("--input", "-i", "source", type=click.File("r", encoding="utf-8"), default="-",
+                  help="JSONL records [default: stdin].")
+    @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+                  help="JSONL records [default: stdout].")
+    @pipeline_options
+    @_library_errors
+    def command(source, output, pipeline, model, device, dtype, overrides):
+        from .records import read_records, write_records
+        from .stages import STAGES
+
+        pipe = _load_pipeline(pipeline, model, device, dtype, overrides)
+        for _ in write_records(STAGES.get(name)(read_records(source), pipe.ctx), output):
+            pass
+
+    command.__doc__ = f"{summary}\n\nReads JSONL records (stdin by default) and writes them with the stage's fields added."
+    return main.command(name=name)(command)
+
+
+_stage_command("chunk", "Split each document into sentences and token-bounded chunks.")
+_stage_command("extract", "Select the salient sentences that fit the token budget.")
+_stage_command("prompt", "Format the extract as the model's prompt.")
+_stage_command("generate", "Generate a summary for each prompt with the causal LM.")
+_stage_command("filter", "Clean the generation into the final summary (extractive fallback).")
+
+
+@main.command()
+@_library_errors
+def pipelines():
+    """List the built-in pipelines."""
+    from .config import builtin_pipelines, load_pipeline
+
+    for name in sorted(builtin_pipelines()):
+        config = load_pipeline(name)
+        click.echo(f"{name:12s} {' -> '.join(config.stages):40s} {config.description}")
+
+
+if __name__ == "__main__":
+    main()

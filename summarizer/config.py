@@ -1,0 +1,221 @@
+"""Pipeline definitions: TOML files turned into dataclasses.
+
+A pipeline names its stages and the settings of each. Built-in pipelines live in the
+package's ``pipelines/`` folder; a path to any ``.toml`` file works too. Unknown sections
+and keys are errors that list the valid ones, and settings can be overridden with
+``section.key=value`` strings (the CLI's ``--set``):
+
+    >>> cfg = load_pipeline("lead3", overrides=["extract.max_sentences=2"])
+    >>> cfg.extract.max_sentences
+    2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass
+class ChunkConfig:
+    # "auto" picks Chinese rules for mostly-CJK text and English rules otherwise.
+    language: str = "auto"
+    # "model": token counts from the pipeline model's tokenizer; "words": a model-free
+    # estimate (word and punctuation pieces, one per CJK character) for pipelines without a model.
+    tokenizer: str = "model"
+    max_chunk_tokens: int = 1024
+    # Longer "sentences" (tables, text without punctuation) are split at whitespace.
+    max_sentence_chars: int = 1500
+
+
+@dataclass
+class ExtractConfig:
+    strategy: str = "lead"
+    # Token budget of the selected sentences (what the model reads); 0 means no budget.
+    budget_tokens: int = 400
+    # 0 means no limit.
+    max_sentences: int = 0
+
+
+@dataclass
+class PromptConfig:
+    # "auto": the chat template for instruction-tuned models, "base" otherwise.
+    format: str = "auto"
+    template: str = "{text}\n\nTL;DR:"
+    instruction: str = "Summarize the following article in two or three sentences."
+
+
+@dataclass
+class GenerateConfig:
+    model: str = "default"
+    device: str = "auto"
+    dtype: str = "auto"
+    max_new_tokens: int = 80
+    batch_size: int = 4
+    # Documents read ahead and sorted by prompt length before batching; both `run` and the
+    # `generate` command batch the same windows, so their outputs are identical.
+    window: int = 16
+    stop: list[str] = field(default_factory=lambda: ["\n\n"])
+
+
+@dataclass
+class FilterConfig:
+    steps: list[str] = field(
+        default_factory=lambda: ["strip_echo", "cut_unfinished", "dedupe"]
+    )
+    # When no filtered text is left, the summary is this many extracted sentences.
+    fallback_sentences: int = 3
+
+
+SECTIONS: dict[str, type] = {
+    "chunk": ChunkConfig,
+    "extract": ExtractConfig,
+    "prompt": PromptConfig,
+    "generate": GenerateConfig,
+    "filter": FilterConfig,
+}
+
+
+@dataclass
+class PipelineConfig:
+    name: str
+    description: str = ""
+    stages: list[str] = field(default_factory=lambda: ["chunk", "extract", "filter"])
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+
+    @property
+    def uses_model(self) -> bool:
+        return "generate" in self.stages or self.chunk.tokenizer == "model"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """A short hash of every setting, to tell whether two runs used the same pipeline."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def builtin_pipelines() -> dict[str, Path]:
+    folder = resources.files("summarizer.pipelines")
+    return {
+        Path(entry.name).stem: Path(str(entry))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".toml")
+    }
+
+
+def load_pipeline(name_or_path: str = "default", overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+    """Load a built-in pipeline by name, or a pipeline file by path, then apply overrides."""
+    path = _find_pipeline(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"pipeline file {path} is not valid TOML: {exc}.") from exc
+    config = _build(data, name=path.stem, where=str(path))
+    for item in overrides:
+        apply_override(config, item)
+    _check_stages(config)
+    return config
+
+
+def _find_pipeline(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise ConfigError(f"pipeline file {name_or_path!r} does not exist.")
+        return candidate
+    builtins = builtin_pipelines()
+    if name_or_path not in builtins:
+        raise ConfigError(
+            f"unknown pipeline {name_or_path!r}; built-in pipelines: {', '.join(sorted(builtins))} "
+            "(or give the path of a .toml file)."
+        )
+    return builtins[name_or_path]
+
+
+def _build(data: dict[str, Any], name: str, where: str) -> PipelineConfig:
+    top_level = {"description", "stages", *SECTIONS}
+    unknown = sorted(set(data) - top_level)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(sorted(top_level))}."
+        )
+    config = PipelineConfig(name=name)
+    if "description" in data:
+        config.description = _coerce(data["description"], str, f"{where}: description")
+    if "stages" in data:
+        config.stages = _coerce(data["stages"], list[str], f"{where}: stages")
+    for section, cls in SECTIONS.items():
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table of settings.")
+        target = getattr(config, section)
+        for key, value in values.items():
+            _set_field(target, section, key, value, where)
+    return config
+
+
+def apply_override(config: PipelineConfig, item: str) -> None:
+    """Apply one ``section.key=value`` override; the value is read as TOML when it parses."""
+    if "=" not in item or "." not in item.split("=", 1)[0]:
+        raise ConfigError(
+            f"override {item!r} is not of the form section.key=value (e.g. extract.budget_tokens=300)."
+        )
+    dotted, raw = item.split("=", 1)
+    section, key = dotted.strip().split(".", 1)
+    if section not in SECTIONS:
+        raise ConfigError(
+            f"override {item!r}: unknown section {section!r}; valid sections: {', '.join(SECTIONS)}."
+        )
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is taken as a string: generate.model=default
+    _set_field(getattr(config, section), section, key, value, "--set")
+
+
+def _set_field(target: Any, section: str, key: str, value: Any, where: str) -> None:
+    types = typing.get_type_hints(type(target))
+    if key not in types:
+        raise ConfigError(
+            f"{where}: unknown setting {section}.{key}; valid settings of [{section}]: "
+            f"{', '.join(types)}."
+        )
+    setattr(target, key, _coerce(value, types[key], f"{where}: {section}.{key}"))
+
+
+def _coerce(value: Any, expected: Any, what: str) -> Any:
+    origin = typing.get_origin(expected)
+    if origin is list:
+        (item_type,) = typing.get_args(expected)
+        if not isinstance(value, list):
+            value = [value]
+        return [_coerce(v, item_type, what) for v in value]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{what} must be an integer, got {value!r}.")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{what} must be of type {expected.__name__}, got {value!r}.")
+    return value
+
+
+def _check_stages(config: PipelineConfig) -> None:
+    from .stages import STAGES  # the registry is filled when the stage modules are imported
+
+    for stage in config.stages:
+        STAGES.get(stage)  # raises ConfigError listing the valid stages

@@ -1,0 +1,107 @@
+"""Generate stage: batched greedy decoding with the pipeline's causal language model.
+
+Records are read ``generate.window`` at a time; within a window prompts are sorted by
+length and batched ``generate.batch_size`` at a time, so similar lengths share a batch and
+little padding is wasted. Batches are padded on the *left*: a decoder-only model continues
+from the last position of each row, so every prompt must end at the same position
+(right padding would make it continue from pad tokens). Decoding is greedy, hence
+deterministic; it stops at the end-of-sequence token, at any ``generate.stop`` string
+(a blank line by default: the base model's summary is one paragraph), or after
+``generate.max_new_tokens``. Records come out in their input order.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import islice
+from typing import Iterable, Iterator
+
+from .records import Record
+from .stages import STAGES, Context, recording_errors
+
+
+@STAGES.register("generate")
+def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
+    cfg = ctx.config.generate
+    iterator = iter(records)
+    while window := list(islice(iterator, max(cfg.window, 1))):
+        todo = [r for r in window if r.error is None]
+        for r in todo:
+            if r.prompt is None:
+                r.error = "generate: the record has no prompt: run the prompt stage first"
+        todo = [r for r in todo if r.error is None]
+        if todo:
+            _generate_window(todo, ctx)
+        yield from window
+
+
+def _generate_window(records: list[Record], ctx: Context) -> None:
+    cfg = ctx.config.generate
+    tokenizer, model = ctx.tokenizer, ctx.model
+    lengths = {id(r): len(tokenizer(r.prompt, add_special_tokens=False)["input_ids"]) for r in records}
+    ordered = sorted(records, key=lambda r: lengths[id(r)], reverse=True)
+    eos = _eos_ids(tokenizer, model)
+    for start in range(0, len(ordered), max(cfg.batch_size, 1)):
+        batch = ordered[start : start + cfg.batch_size]
+        try:
+            _generate_batch(batch, tokenizer, model, cfg, eos)
+        except Exception:
+            if len(batch) == 1:
+                with recording_errors(batch[0], "generate"):
+                    raise
+                continue
+            # Find the document that broke the batch: the others still get their summaries.
+            for record in batch:
+                with recording_errors(record, "generate"):
+                    _generate_batch([record], tokenizer, model, cfg, eos)
+
+
+def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int]) -> None:
+    import torch
+    from transformers import GenerationConfig
+
+    # A chat template already starts with the BOS token; a plain prompt needs it added.
+    bos = tokenizer.bos_token or ""
+    add_special = not (bos and batch[0].prompt.startswith(bos))
+    encoded = tokenizer(
+        [r.prompt for r in batch], return_tensors="pt", padding=True, add_special_tokens=add_special
+    ).to(model.device)
+    generation_config = GenerationConfig(
+        max_new_tokens=cfg.max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        stop_strings=list(cfg.stop) or None,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=eos,
+    )
+    start = time.perf_counter()
+    with torch.inference_mode():
+        output = model.generate(**encoded, generation_config=generation_config, tokenizer=tokenizer)
+    seconds = time.perf_counter() - start
+    prompt_len = encoded["input_ids"].shape[1]
+    new_tokens = output[:, prompt_len:]
+    texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    pad = tokenizer.pad_token_id
+    for row, (record, text) in enumerate(zip(batch, texts)):
+        record.generation = text
+        record.add_trace(
+            "generate",
+            seconds / len(batch),  # the batch's time, shared out
+            batch_size=len(batch),
+            prompt_tokens=int(encoded["attention_mask"][row].sum()),
+            new_tokens=int((new_tokens[row] != pad).sum()),
+        )
+
+
+def _eos_ids(tokenizer, model) -> list[int]:
+    ids: list[int] = []
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    for value in (configured if isinstance(configured, list) else [configured]) + [tokenizer.eos_token_id]:
+        if value is not None and value not in ids:
+            ids.append(value)
+    # Chat models end their turn with a special token of their own (Gemma: <end_of_turn>).
+    vocab = tokenizer.get_vocab()
+    for token in ("<end_of_turn>", "<|im_end|>", "<|eot_id|>"):
+        if token in vocab and vocab[token] not in ids:
+            ids.append(vocab[token])
+    return ids

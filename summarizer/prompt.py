@@ -1,0 +1,63 @@
+"""Prompt stage: turn the extracted sentences into the model's input.
+
+Two formats: ``base`` fills ``prompt.template`` (``{text}`` is the extract), the form a
+pre-trained base model continues naturally (``... TL;DR:``); ``chat`` wraps
+``prompt.instruction`` and the extract in the tokenizer's chat template, the form an
+instruction-tuned model was trained on. ``auto`` picks ``chat`` when the tokenizer has a
+chat template and the model looks instruction-tuned (see :func:`summarizer.models.is_chat_model`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .config import PromptConfig
+from .errors import ConfigError
+from .records import Record
+from .registry import Registry
+from .stages import STAGES, Context, per_record
+
+Format = Callable[[str, PromptConfig, Context], str]
+
+FORMATS: Registry[Format] = Registry("prompt format")
+
+
+@FORMATS.register("base")
+def base_prompt(text: str, cfg: PromptConfig, ctx: Context) -> str:
+    if "{text}" not in cfg.template:
+        raise ConfigError(
+            f"prompt.template {cfg.template!r} has no {{text}} placeholder; add one where the article goes."
+        )
+    return cfg.template.replace("{text}", text)
+
+
+@FORMATS.register("chat")
+def chat_prompt(text: str, cfg: PromptConfig, ctx: Context) -> str:
+    tokenizer = ctx.tokenizer
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(
+            f"prompt.format='chat' but the tokenizer of model {ctx.config.generate.model!r} has no "
+            "chat template; use prompt.format=base (or auto)."
+        )
+    messages = [{"role": "user", "content": f"{cfg.instruction}\n\n{text}"}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def resolve_format(ctx: Context) -> str:
+    fmt = ctx.config.prompt.format
+    if fmt != "auto":
+        return fmt
+    from .models import is_chat_model
+
+    return "chat" if is_chat_model(ctx.config.generate.model, ctx.tokenizer) else "base"
+
+
+def prompt_record(record: Record, ctx: Context) -> dict:
+    if record.extract is None:
+        raise ValueError("the record has no extract: run the extract stage first")
+    fmt = resolve_format(ctx)
+    record.prompt = FORMATS.get(fmt)(record.extract_text(), ctx.config.prompt, ctx)
+    return {"format": fmt, "chars": len(record.prompt)}
+
+
+prompt = STAGES.register("prompt")(per_record("prompt", prompt_record))

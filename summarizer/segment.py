@@ -1,0 +1,106 @@
+"""Sentence segmentation with pySBD (rule-based, handles abbreviations, numbers, quotes).
+
+Lines are segmented one at a time, so a headline or a dialogue turn on its own line is
+its own sentence, and the result is a list of ``[start, end)`` character spans into the
+original text:
+
+    >>> text = "Dr. Smith arrived at 9 a.m. on Monday. He left."
+    >>> [text[s:e] for s, e in segment(text)]
+    ['Dr. Smith arrived at 9 a.m. on Monday.', 'He left.']
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_TOKEN_PIECES = re.compile(r"[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+_CJK_OR_PIECES = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE
+)
+# pySBD's rules are regex passes over the whole input: feed it bounded pieces.
+_MAX_LINE_CHARS = 20_000
+
+
+def detect_language(text: str) -> str:
+    """'zh' when CJK characters make up much of the text, else 'en'."""
+    sample = text[:4000]
+    letters = sum(1 for ch in sample if ch.isalpha())
+    if letters and len(_CJK.findall(sample)) / letters > 0.3:
+        return "zh"
+    return "en"
+
+
+@lru_cache(maxsize=8)
+def _segmenter(language: str):
+    import pysbd
+
+    return pysbd.Segmenter(language=language, clean=False)
+
+
+def segment(text: str, language: str = "auto", max_sentence_chars: int = 1500) -> list[list[int]]:
+    """Split ``text`` into sentences, returned as ``[start, end)`` spans without surrounding
+    whitespace. Sentences longer than ``max_sentence_chars`` are split at whitespace."""
+    if language == "auto":
+        language = detect_language(text)
+    spans: list[list[int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        if not line.group().strip():
+            continue
+        for piece_start, piece in _bounded_pieces(line.start(), line.group(), _MAX_LINE_CHARS):
+            for start, end in _segment_line(piece, language):
+                for s, e in _split_long(piece, start, end, max_sentence_chars):
+                    spans.append([piece_start + s, piece_start + e])
+    return spans
+
+
+def _segment_line(line: str, language: str) -> list[tuple[int, int]]:
+    pieces = _segmenter(language).segment(line)
+    out: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start = line.find(stripped, cursor)
+        if start < 0:  # pySBD altered the text (it should not with clean=False): keep the rest whole
+            rest = line[cursor:].strip()
+            if rest:
+                start = line.index(rest, cursor)
+                out.append((start, start + len(rest)))
+            return out
+        out.append((start, start + len(stripped)))
+        cursor = start + len(stripped)
+    return out
+
+
+def _bounded_pieces(offset: int, text: str, limit: int):
+    """Cut very long lines at whitespace so no piece is longer than ``limit``."""
+    start = 0
+    while len(text) - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        if cut <= start:
+            cut = start + limit
+        yield offset + start, text[start:cut]
+        start = cut
+    yield offset + start, text[start:]
+
+
+def _split_long(text: str, start: int, end: int, limit: int):
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        if cut <= start:
+            cut = start + limit
+        yield start, cut
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        yield start, end
+
+
+def estimate_tokens(text: str) -> int:
+    """A model-free token count: word pieces, numbers and punctuation marks, one per CJK
+    character (close to what subword tokenizers give for news text)."""
+    return len(_CJK_OR_PIECES.findall(text))

@@ -1,0 +1,88 @@
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from summarizer.cli import main
+
+from .conftest import read_jsonl
+
+
+def invoke(args, input=None):
+    return CliRunner().invoke(main, args, input=input, catch_exceptions=False)
+
+
+def test_run_lead3_writes_one_record_per_document(article_folder, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(["run", str(article_folder), "-o", str(out), "--pipeline", "lead3", "--show", "--txt"])
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out / "summaries.jsonl")
+    assert [r["id"] for r in records] == ["bridge", "flood", "market"]
+    assert all(r["summary"] and r["error"] is None for r in records)
+    assert records[0]["summary"].startswith("Bridge vote The council of Elmsford approved")
+    assert "== bridge" in result.output
+    assert (out / "txt" / "flood.txt").read_text().strip() == records[1]["summary"]
+    assert not (out / "summaries.jsonl.partial").exists()
+
+
+def test_run_table_with_limit_and_references(tmp_path):
+    table = tmp_path / "t.jsonl"
+    table.write_text("".join(json.dumps({"id": f"d{i}", "article": f"Story {i} begins. It ends.", "summary": f"S{i}."}) + "\n"
+                             for i in range(5)))
+    result = invoke(["run", str(table), "-o", str(tmp_path / "o"), "-p", "extractive", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(tmp_path / "o" / "summaries.jsonl")
+    assert [(r["id"], r["reference"]) for r in records] == [("d0", "S0."), ("d1", "S1."), ("d2", "S2.")]
+
+
+def test_failed_documents_give_exit_code_3_and_are_listed(article_folder, tmp_path):
+    (article_folder / "empty.txt").write_text("")
+    result = CliRunner().invoke(main, ["run", str(article_folder), "-o", str(tmp_path / "o"), "-p", "lead3"])
+    assert result.exit_code == 3
+    assert "1 failed" in result.output and "failed empty: ingest: empty document" in result.output
+    assert len(read_jsonl(tmp_path / "o" / "summaries.jsonl")) == 4
+
+
+def test_errors_are_clear_messages(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "-p", "lead3"])
+    assert result.exit_code == 1 and "does not exist" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "-p", "lead9"])
+    assert result.exit_code == 1 and "built-in pipelines: default, extractive, lead3" in result.output
+    result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--set", "extract.x=1"])
+    assert result.exit_code == 1 and "valid settings of [extract]" in result.output
+    result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "./no/such"])
+    assert result.exit_code == 1 and "not found; use 'default'" in result.output
+
+
+def run_stages_by_pipe(folder, *options):
+    data = invoke(["ingest", str(folder)]).output
+    for stage in ("chunk", "extract", "prompt", "generate", "filter"):
+        result = invoke([stage, *options], input=data)
+        assert result.exit_code == 0, result.output
+        data = result.output
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def test_piped_stage_commands_reproduce_run(article_folder, tmp_path, tiny_model):
+    options = ["--model", tiny_model, "--set", "generate.max_new_tokens=8", "--set", "generate.batch_size=2"]
+    result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), *options])
+    assert result.exit_code == 0, result.output
+    by_run = read_jsonl(tmp_path / "o" / "summaries.jsonl")
+    by_pipe = run_stages_by_pipe(article_folder, *options)
+    assert [(r["id"], r["generation"], r["summary"]) for r in by_pipe] == \
+        [(r["id"], r["generation"], r["summary"]) for r in by_run]
+    assert all(r["generation"] is not None for r in by_run)
+
+
+def test_pipelines_command_lists_builtins():
+    result = invoke(["pipelines"])
+    assert {line.split()[0] for line in result.output.splitlines()} >= {"default", "extractive", "lead3"}
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from summarizer.cli import main; assert 'torch' not in sys.modules; " \
+           "assert 'transformers' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    result = subprocess.run([sys.executable, "-m", "summarizer.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "run" in result.stdout

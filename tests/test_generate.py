@@ -1,0 +1,50 @@
+from summarizer.config import load_pipeline
+from summarizer.pipeline import Pipeline
+from summarizer.records import Record
+
+from .conftest import ARTICLES
+
+
+def pipeline(model, *overrides):
+    return Pipeline(load_pipeline("default", [f"generate.model={model!r}", "generate.max_new_tokens=12",
+                                              *overrides]))
+
+
+def records():
+    texts = list(ARTICLES.values()) + ["Short one. Tiny."]
+    return [Record(id=str(i), text=t) for i, t in enumerate(texts)]
+
+
+def test_batched_left_padded_generation_matches_one_at_a_time(tiny_model):
+    one = [r.generation for r in pipeline(tiny_model, "generate.batch_size=1").run(records())]
+    batched = list(pipeline(tiny_model, "generate.batch_size=4").run(records()))
+    assert [r.generation for r in batched] == one
+    # prompts of different lengths really were padded together in one batch
+    gen = [t for r in batched for t in r.trace if t["stage"] == "generate"]
+    assert {t["batch_size"] for t in gen} == {4}
+    assert len({t["prompt_tokens"] for t in gen}) > 1
+
+
+def test_output_keeps_input_order_and_skips_failed_records(tiny_model):
+    recs = records()
+    recs[1].error = "ingest: broken"
+    out = list(pipeline(tiny_model, "generate.window=3").run(recs))
+    assert [r.id for r in out] == ["0", "1", "2", "3"]
+    assert out[1].generation is None and out[1].error == "ingest: broken"
+    assert all(r.summary for i, r in enumerate(out) if i != 1)
+    assert all(r.generation is not None for i, r in enumerate(out) if i != 1)
+
+
+def test_new_tokens_are_bounded(tiny_model):
+    out = list(pipeline(tiny_model).run(records()))
+    assert all(t["new_tokens"] <= 12 for r in out for t in r.trace if t["stage"] == "generate")
+
+
+def test_base_model_gets_the_template_and_chat_model_the_chat_template(tiny_model, tiny_chat_model):
+    base = next(pipeline(tiny_model).run(records()[:1]))
+    assert base.prompt.endswith("\n\nTL;DR:")
+    chat = next(pipeline(tiny_chat_model).run(records()[:1]))
+    assert chat.prompt.startswith("<bos><|user|>\nSummarize the following article")
+    assert chat.prompt.endswith("<|assistant|>\n")
+    assert [t for t in chat.trace if t["stage"] == "prompt"][0]["format"] == "chat"
+    assert chat.summary

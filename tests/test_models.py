@@ -1,0 +1,106 @@
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+
+from summarizer import models
+from summarizer.errors import ModelError
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    models.resolve.cache_clear()
+    yield
+    models.resolve.cache_clear()
+
+
+def test_resolve_accepts_folders_and_hub_ids(tiny_model):
+    assert models.resolve(tiny_model) == tiny_model
+    assert models.resolve("google/gemma-3-270m") == "google/gemma-3-270m"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing.gguf", "does not exist"),
+        (lambda p: (p / "folder").mkdir() or p / "folder", "has no config.json"),
+        (lambda p: (p / "weights.bin").write_bytes(b"x") and p / "weights.bin", "not a .gguf file"),
+        (lambda p: p / "no" / "such" / "thing", "not found; use 'default'"),
+    ],
+)
+def test_resolve_errors_name_the_fix(tmp_path, make, message):
+    with pytest.raises(ModelError, match=message):
+        models.resolve(str(make(tmp_path)))
+
+
+def _slow_build(counter: str):
+    def build(tmp: Path) -> None:
+        with open(counter, "a") as f:
+            f.write("built\n")
+        time.sleep(1.0)
+        (tmp / "config.json").write_text("{}")
+
+    return build
+
+
+def _prepare_in_process(cache: str, counter: str, queue) -> None:
+    import os
+
+    os.environ["SUMMARIZER_CACHE"] = cache
+    queue.put(str(models.prepare_cached("thing", _slow_build(counter))))
+
+
+def test_concurrent_preparation_builds_once(tmp_path):
+    cache, counter = str(tmp_path / "cache"), str(tmp_path / "count.txt")
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_prepare_in_process, args=(cache, counter, queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    results = {queue.get(timeout=5) for _ in procs}
+    assert len(results) == 1
+    target = Path(results.pop())
+    assert Path(counter).read_text() == "built\n"
+    assert (target / "config.json").is_file()
+    assert json.loads((target / models.MARKER).read_text())["key"] == "thing"
+    assert not [p for p in target.parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_failed_build_leaves_nothing_behind(tmp_path):
+    def broken(tmp: Path) -> None:
+        (tmp / "half.bin").write_bytes(b"x")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        models.prepare_cached("broken", broken)
+    folder = tmp_path / "cache" / "models"
+    assert sorted(p.name for p in folder.iterdir()) == ["broken.lock"]
+    # the next call builds it properly
+    target = models.prepare_cached("broken", lambda tmp: (tmp / "ok").write_text("1"))
+    assert (target / "ok").is_file()
+
+
+def test_device_and_dtype_choices():
+    import torch
+
+    assert models.pick_device("cpu") == "cpu"
+    assert models.pick_dtype("auto", "cpu") == torch.float32
+    assert models.pick_dtype("bfloat16", "cpu") == torch.bfloat16
+    with pytest.raises(ModelError, match="valid choices: auto, cpu, cuda, mps"):
+        models.pick_device("tpu")
+    with pytest.raises(ModelError, match="valid choices: auto, float32, bfloat16, float16"):
+        models.pick_dtype("int3", "cpu")
+
+
+def test_chat_model_detection(tiny_model, tiny_chat_model):
+    assert not models.is_chat_model(tiny_model, models.load_tokenizer(tiny_model))
+    assert models.is_chat_model(tiny_chat_model, models.load_tokenizer(tiny_chat_model))
+
+
+def test_tokenizer_pads_on_the_left(tiny_model):
+    assert models.load_tokenizer(tiny_model).padding_side == "left"
