@@ -80,7 +80,7 @@ def main(quiet: bool) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-@main.command()
+@main.command(short_help="Summarize folders, files and tables into OUTDIR/summaries.jsonl.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--output", "-o", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder for summaries.jsonl (created if missing).")
@@ -117,7 +117,7 @@ def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_f
         sys.exit(EXIT_SOME_FAILED)
 
 
-@main.command()
+@main.command(short_help="Read folders, files and tables; write one JSONL record per document.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output [default: stdout].")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N documents.")
@@ -149,7 +149,7 @@ def _stage_command(name: str, summary: str):
             pass
 
     command.__doc__ = f"{summary}\n\nReads JSONL records (stdin by default) and writes them with the stage's fields added."
-    return main.command(name=name)(command)
+    return main.command(name=name, short_help=summary)(command)
 
 
 _stage_command("chunk", "Split each document into sentences and token-bounded chunks.")

@@ -54,17 +54,26 @@ def cut_unfinished(text: str, record: Record, ctx: Context) -> tuple[str, str | 
 
 @FILTERS.register("dedupe")
 def dedupe(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
-    """Keep the first of sentences that say the same words (the base model loops)."""
-    seen: set[str] = set()
+    """Keep the first of sentences that say (nearly) the same words: the base model loops,
+    often changing only a word or two ("It is ..." / "The river is ...")."""
     kept: list[str] = []
-    for sentence in _sentences(text):
-        key = " ".join(re.findall(r"\w+", sentence.lower()))
-        if key in seen:
+    kept_words: list[set[str]] = []
+    sentences = _sentences(text)
+    for sentence in sentences:
+        words = set(re.findall(r"\w+", sentence.lower()))
+        if any(_similar(words, other) for other in kept_words):
             continue
-        seen.add(key)
         kept.append(sentence)
-    removed = len(_sentences(text)) - len(kept)
+        kept_words.append(words)
+    removed = len(sentences) - len(kept)
     return (" ".join(kept), f"{removed} repeated sentence(s) removed") if removed else (text, None)
+
+
+def _similar(a: set[str], b: set[str], threshold: float = 0.7) -> bool:
+    """Jaccard overlap of word sets; 0.7 lets two sentences differ in a word or two of ten."""
+    if not a or not b:
+        return a == b
+    return len(a & b) / len(a | b) >= threshold
 
 
 def filter_record(record: Record, ctx: Context) -> dict:

@@ -104,3 +104,22 @@ def test_chat_model_detection(tiny_model, tiny_chat_model):
 
 def test_tokenizer_pads_on_the_left(tiny_model):
     assert models.load_tokenizer(tiny_model).padding_side == "left"
+
+
+def test_gguf_files_are_converted_once_and_again_when_changed(tmp_path, monkeypatch):
+    conversions = []
+
+    def fake_convert(gguf: Path, out: Path) -> None:
+        conversions.append(gguf)
+        (out / "config.json").write_text("{}")
+
+    monkeypatch.setattr(models, "convert_gguf", fake_convert)
+    gguf = tmp_path / "my-model.gguf"
+    gguf.write_bytes(b"GGUF v1")
+    first = models.resolve(str(gguf))
+    models.resolve.cache_clear()
+    assert models.resolve(str(gguf)) == first and len(conversions) == 1
+    assert Path(first).name.startswith("my-model-")
+    gguf.write_bytes(b"GGUF v2, a different file")
+    models.resolve.cache_clear()
+    assert models.resolve(str(gguf)) != first and len(conversions) == 2

@@ -38,6 +38,12 @@ def test_cut_unfinished(ctx):
 def test_dedupe_removes_loops(ctx):
     text = "It is a microcosm. It is a microcosm. It is a microcosm! Something new."
     assert dedupe(text, None, ctx)[0] == "It is a microcosm. Something new."
+    near = ("It is a major water source for the town, which lies in the county. "
+            "The river is a major water source for the town, which lies in the county. A different point.")
+    assert dedupe(near, None, ctx)[0] == (
+        "It is a major water source for the town, which lies in the county. A different point.")
+    distinct = "The council approved the bridge. The council rejected the tunnel plan."
+    assert dedupe(distinct, None, ctx) == (distinct, None)
 
 
 def run_filter(record, pipeline="default"):
