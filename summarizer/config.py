@@ -39,11 +39,23 @@ class ChunkConfig:
 
 @dataclass
 class ExtractConfig:
+    # lead, centrality, position, embedding (see summarizer/extract.py).
     strategy: str = "lead"
     # Token budget of the selected sentences (what the model reads); 0 means no budget.
     budget_tokens: int = 400
     # 0 means no limit.
     max_sentences: int = 0
+    # MMR weight: how strongly similarity to already selected sentences counts against a
+    # sentence (0 turns redundancy control off).
+    redundancy: float = 0.0
+    # position / embedding: share of the score that comes from the lead prior
+    # 1 / (1 + rank) ** position_decay.
+    position_weight: float = 0.5
+    position_decay: float = 1.0
+    # Never select a headline line (it is still part of the document for centrality).
+    skip_headline: bool = False
+    # Fragments shorter than this are never selected (unless nothing else is left).
+    min_sentence_tokens: int = 0
 
 
 @dataclass
@@ -68,6 +80,14 @@ class GenerateConfig:
 
 
 @dataclass
+class MapReduceConfig:
+    # Text covered by one map call; each call reads only its extract (extract.budget_tokens).
+    group_tokens: int = 8192
+    # Levels of summaries of summaries before the rest is left to the extract's budget.
+    max_levels: int = 3
+
+
+@dataclass
 class FilterConfig:
     steps: list[str] = field(
         default_factory=lambda: ["strip_echo", "cut_unfinished", "dedupe"]
@@ -82,6 +102,7 @@ SECTIONS: dict[str, type] = {
     "prompt": PromptConfig,
     "generate": GenerateConfig,
     "filter": FilterConfig,
+    "map_reduce": MapReduceConfig,
 }
 
 
@@ -95,6 +116,7 @@ class PipelineConfig:
     prompt: PromptConfig = field(default_factory=PromptConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    map_reduce: MapReduceConfig = field(default_factory=MapReduceConfig)
 
     @property
     def uses_model(self) -> bool:

