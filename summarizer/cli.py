@@ -7,29 +7,15 @@ documents failed (each failed record says why in its ``error`` field).
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
 
 import click
 
+from .cliutils import library_errors
+
 EXIT_SOME_FAILED = 3
-
-
-def _library_errors(func):
-    """Turn the library's own errors into click errors (message, exit code 1)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from .errors import SummarizerError
-
-        try:
-            return func(*args, **kwargs)
-        except SummarizerError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
 
 
 def pipeline_options(func):
@@ -90,7 +76,7 @@ def main(quiet: bool) -> None:
 @click.option("--reference-field", default=None, help="Table column holding a reference summary [default: auto-detected].")
 @click.option("--txt", "write_txt", is_flag=True, help="Also write one OUTDIR/txt/<id>.txt per summary.")
 @click.option("--show", is_flag=True, help="Print every summary when done.")
-@_library_errors
+@library_errors
 def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_field, reference_field, write_txt, show):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
 
@@ -123,7 +109,7 @@ def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_f
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N documents.")
 @click.option("--text-field", default=None, help="Table column holding the text [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding a reference summary.")
-@_library_errors
+@library_errors
 def ingest(inputs, output, limit, text_field, reference_field):
     """Read INPUT... (folders, files, tables) and write one JSONL record per document."""
     from .ingest import ingest as ingest_inputs
@@ -139,7 +125,7 @@ def _stage_command(name: str, summary: str):
     @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
                   help="JSONL records [default: stdout].")
     @pipeline_options
-    @_library_errors
+    @library_errors
     def command(source, output, pipeline, model, device, dtype, overrides):
         from .records import read_records, write_records
         from .stages import STAGES
@@ -160,7 +146,7 @@ _stage_command("filter", "Clean the generation into the final summary (extractiv
 
 
 @main.command()
-@_library_errors
+@library_errors
 def pipelines():
     """List the built-in pipelines."""
     from .config import builtin_pipelines, load_pipeline
@@ -169,6 +155,11 @@ def pipelines():
         config = load_pipeline(name)
         click.echo(f"{name:12s} {' -> '.join(config.stages):40s} {config.description}")
 
+
+from .evaluation.commands import eval_command, eval_suite_command  # noqa: E402
+
+main.add_command(eval_command)
+main.add_command(eval_suite_command)
 
 if __name__ == "__main__":
     main()

@@ -71,7 +71,8 @@ def test_redundancy_control_skips_near_copies():
 
 def test_headline_is_detected_and_can_be_skipped():
     text = "Council backs new bridge\n\nThe council approved the bridge. Work starts in May. It costs a lot."
-    record = extract(text, "extract.max_sentences=1", "extract.budget_tokens=0", strategy="lead")
+    record = extract(text, "extract.max_sentences=1", "extract.budget_tokens=0", "extract.skip_headline=false",
+                     strategy="lead")
     assert is_headline(record) and record.extract == [0]
     record = extract(text, "extract.max_sentences=1", "extract.budget_tokens=0", "extract.skip_headline=true",
                      strategy="lead")

@@ -1,0 +1,187 @@
+"""Reading systems' outputs and references, and lining them up by id.
+
+    >>> systems = [read_system("out/lead3/summaries.jsonl")]          # doctest: +SKIP
+    >>> references, problems = align(systems, read_references(None, systems))  # doctest: +SKIP
+
+A system's output is JSONL with at least ``id`` and ``summary`` per line (what
+``summarizer run`` writes; ``reference``, ``text``, ``error``, ``fallback`` and ``trace`` are
+used when present). References come from the records' own ``reference`` field, or from a
+separate JSONL file joined by ``id`` whose reference is its ``summary``, ``reference`` or
+``highlights`` and whose source text (for the faithfulness measures) is its ``text``,
+``article`` or ``document``.
+
+Nothing is dropped silently: duplicate ids (the first one counts), ids a system lacks,
+and a system's ids that have no reference are all collected in :class:`Problems`, which
+the report prints and stores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+REFERENCE_FIELDS = ("summary", "reference", "highlights")
+SOURCE_FIELDS = ("text", "article", "document")
+
+
+@dataclass
+class SystemOutput:
+    name: str
+    path: str
+    # id -> record, first occurrence of each id, in file order.
+    records: dict[str, dict[str, Any]]
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reference:
+    id: str
+    reference: str
+    source: str | None = None
+
+
+@dataclass
+class Problems:
+    # file or system name -> ids
+    duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
+    # system -> reference ids the system has no record for (not scored for that system)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    # system -> its ids that have no reference (not scored)
+    unmatched: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"duplicate_ids": self.duplicate_ids, "missing": self.missing, "unmatched": self.unmatched}
+
+    def messages(self) -> list[str]:
+        """One line per problem, for stderr and the Markdown report."""
+        lines = []
+        for where, ids in self.duplicate_ids.items():
+            lines.append(f"{where}: {len(ids)} duplicate id(s), only the first of each is used: {_few(ids)}")
+        for system, ids in self.missing.items():
+            lines.append(f"{system}: {len(ids)} reference id(s) missing from the output, not scored: {_few(ids)}")
+        for system, ids in self.unmatched.items():
+            lines.append(f"{system}: {len(ids)} id(s) without a reference, not scored: {_few(ids)}")
+        return lines
+
+
+def _few(ids: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(i) for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise InputError(f"{str(path)!r} does not exist or is not a file; give a JSONL file such as "
+                         "OUTDIR/summaries.jsonl written by 'summarizer run'.")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}, line {lineno}: not valid JSON ({exc}).") from exc
+            if not isinstance(row, dict) or row.get("id") in (None, ""):
+                raise InputError(f"{path}, line {lineno}: every line needs an 'id'; "
+                                 f"got {sorted(row) if isinstance(row, dict) else type(row).__name__}.")
+            rows.append(row)
+    return rows
+
+
+def _first_by_id(rows: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    by_id: dict[str, dict[str, Any]] = {}
+    duplicates: list[str] = []
+    for row in rows:
+        key = str(row["id"])
+        if key in by_id:
+            duplicates.append(key)
+        else:
+            by_id[key] = row
+    return by_id, duplicates
+
+
+def default_name(path: str | Path) -> str:
+    """``out/lead3/summaries.jsonl`` -> ``lead3``; ``runs/a.jsonl`` -> ``a``."""
+    path = Path(path)
+    if path.stem == "summaries" and path.parent.name:
+        return path.parent.name
+    return path.stem
+
+
+def read_system(path: str | Path, name: str | None = None) -> SystemOutput:
+    path = Path(path)
+    rows = _read_jsonl(path)
+    if rows and not any("summary" in row or "error" in row for row in rows):
+        raise InputError(
+            f"{path} has no 'summary' field in any record (fields: {sorted(rows[0])}); "
+            "score the output of 'summarizer run' (or of 'summarizer filter')."
+        )
+    records, duplicates = _first_by_id(rows)
+    return SystemOutput(name=name or default_name(path), path=str(path), records=records, duplicates=duplicates)
+
+
+def _first_text(row: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    for key in fields:
+        value = row.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def read_references(path: str | Path | None, systems: list[SystemOutput]) -> tuple[dict[str, Reference], list[str]]:
+    """References by id (in file order) and the duplicate ids of the references file.
+
+    Without ``path`` the references are the systems' own ``reference`` fields: the first
+    system that has one for an id provides it (all are copies of the same input).
+    """
+    references: dict[str, Reference] = {}
+    if path is not None:
+        rows = _read_jsonl(Path(path))
+        by_id, duplicates = _first_by_id(rows)
+        for key, row in by_id.items():
+            reference = _first_text(row, REFERENCE_FIELDS)
+            if reference is not None:
+                references[key] = Reference(key, reference, _first_text(row, SOURCE_FIELDS))
+        if rows and not references:
+            raise InputError(f"references file {path} has no reference text in any line; "
+                             f"looked for {', '.join(REFERENCE_FIELDS)} (fields: {sorted(rows[0])}).")
+        # A references file without source text still lets the systems' records supply it.
+        for ref in references.values():
+            if ref.source is None:
+                texts = (_first_text(s.records.get(ref.id, {}), ("text",)) for s in systems)
+                ref.source = next((text for text in texts if text is not None), None)
+        return references, duplicates
+    for system in systems:
+        for key, row in system.records.items():
+            reference = _first_text(row, ("reference",))
+            if key not in references and reference is not None:
+                references[key] = Reference(key, reference, _first_text(row, ("text",)))
+    if not references:
+        raise InputError(
+            "no reference summaries: the records have no 'reference' field. Give the references "
+            "with --references FILE (JSONL with 'id' and 'summary', 'reference' or 'highlights')."
+        )
+    return references, []
+
+
+def align(systems: list[SystemOutput], references: dict[str, Reference],
+          reference_duplicates: list[str] = (), references_name: str = "references") -> Problems:
+    """Every problem with the ids: duplicates, missing and unmatched ones."""
+    problems = Problems()
+    if reference_duplicates:
+        problems.duplicate_ids[references_name] = list(reference_duplicates)
+    for system in systems:
+        if system.duplicates:
+            problems.duplicate_ids[system.name] = system.duplicates
+        missing = [key for key in references if key not in system.records]
+        unmatched = [key for key in system.records if key not in references]
+        if missing:
+            problems.missing[system.name] = missing
+        if unmatched:
+            problems.unmatched[system.name] = unmatched
+    return problems

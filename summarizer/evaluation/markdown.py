@@ -1,0 +1,132 @@
+"""The report's tables, and the report as Markdown.
+
+    >>> print(report_markdown(report))  # doctest: +SKIP
+    # Summarization evaluation
+    | system | n | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum |
+    ...
+
+The tables are built once as (headers, rows of strings) and rendered here as Markdown and
+by :mod:`summarizer.evaluation.html` as HTML, so both reports always show the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .rouge import ROUGE_TYPES
+
+if TYPE_CHECKING:
+    from .report import Report
+
+Table = tuple[list[str], list[list[str]]]
+
+ROUGE_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _share_of(share: float | None, documents: int) -> str:
+    return "–" if share is None else f"{_pct(share)} of {documents} doc(s)"
+
+
+def rouge_cell(score: dict[str, Any]) -> str:
+    if score["f"] is None:
+        return "–"
+    if score["low"] is None:
+        return _num(score["f"])
+    return f"{score['f']:.2f} [{score['low']:.2f}, {score['high']:.2f}]"
+
+
+def rouge_table(report: "Report") -> Table:
+    headers = ["system", "n", *(ROUGE_LABELS[t] for t in ROUGE_TYPES)]
+    rows = [[s.summary["name"], str(s.summary["n"]), *(rouge_cell(s.summary[t]) for t in ROUGE_TYPES)]
+            for s in report.systems]
+    return headers, rows
+
+
+def significance_table(report: "Report") -> Table | None:
+    """Paired bootstrap of every system against the first, on the documents both have."""
+    if len(report.systems) < 2:
+        return None
+    headers = ["system", f"vs {report.systems[0].name}: shared n",
+               *(f"Δ {ROUGE_LABELS[t]} [95% CI], p" for t in ROUGE_TYPES)]
+    rows = []
+    for system in report.systems[1:]:
+        comparison = system.summary["vs_first"]
+        cells = []
+        for t in ROUGE_TYPES:
+            result = comparison[t]
+            if result is None:
+                cells.append("–")
+                continue
+            mark = " *" if result["p"] < 0.05 else ""
+            # No resample crossed zero: p is below what this many resamples can resolve.
+            p = f"p<{1 / report.config.resamples:.3g}" if result["p"] == 0 else f"p={result['p']:.3f}"
+            cells.append(f"{result['delta']:+.2f} [{result['low']:+.2f}, {result['high']:+.2f}], {p}{mark}")
+        rows.append([system.name, str(comparison["n"]), *cells])
+    return headers, rows
+
+
+def measures_table(report: "Report") -> Table:
+    headers = ["system", "words (median)", "reference words", "compression", "numbers in source",
+               "entities in source", "novel 1/2/3-grams", "empty (failed)", "fallbacks", "generate s/doc"]
+    rows = []
+    for s in report.systems:
+        m = s.summary
+        length, faith, speed = m["length"], m["faithfulness"], m["speed"]
+        novel = "/".join(_pct(faith[f"novel_{n}"]) for n in (1, 2, 3))
+        rows.append([
+            m["name"],
+            f"{_num(length['summary_words'], 1)} ({_num(length['summary_words_median'], 0)})",
+            _num(length["reference_words"], 1),
+            _num(length["compression"], 1),
+            _share_of(faith["numbers_in_source"], faith["documents_with_numbers"]),
+            _share_of(faith["entities_in_source"], faith["documents_with_entities"]),
+            novel,
+            f"{m['empty']} ({m['failed']})",
+            str(m["fallbacks"]),
+            _num(speed["generate_seconds"], 2),
+        ])
+    return headers, rows
+
+
+def markdown_table(table: Table) -> str:
+    headers, rows = table
+    escape = lambda cell: str(cell).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(escape, headers)) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+NOTES = [
+    "ROUGE: F1 x100 (mean over documents) with its seeded bootstrap 95% interval; rouge-score with "
+    "Porter stemming, rougeLsum on one sentence per line. Failed and empty summaries score 0.",
+    "Δ: paired bootstrap against the first system on the documents both have; * marks p < 0.05.",
+    "numbers / entities in source: share of the summary's digit strings / capitalised spans "
+    "(a heuristic, not NER) that occur in the source, averaged over the documents that have any.",
+    "novel n-grams: share of the summary's distinct n-grams absent from the source.",
+    "words: ROUGE tokens (a Chinese or Japanese character counts as one); compression: "
+    "source words / summary words.",
+]
+
+
+def report_markdown(report: "Report") -> str:
+    parts = [f"# {report.title}", ""]
+    refs = report.references or "the records' own `reference` field"
+    parts += [f"{report.n_references} reference(s) from {refs}.", ""]
+    parts += ["## ROUGE", "", markdown_table(rouge_table(report)), ""]
+    significance = significance_table(report)
+    if significance:
+        parts += ["## Against the first system", "", markdown_table(significance), ""]
+    parts += ["## Length, faithfulness, speed", "", markdown_table(measures_table(report)), ""]
+    parts += ["## Notes", "", *(f"- {note}" for note in NOTES), ""]
+    messages = report.problems.messages()
+    parts += ["## Id problems", ""]
+    parts += [f"- {line}" for line in messages] if messages else ["None: every system has every reference id once."]
+    return "\n".join(parts) + "\n"

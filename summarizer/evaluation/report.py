@@ -1,0 +1,261 @@
+"""Orchestration of ``summarizer eval``: its body is the list of its stages.
+
+    >>> report = evaluate(["out/lead3/summaries.jsonl", "out/default/summaries.jsonl"])  # doctest: +SKIP
+    >>> write_report(report, "build/report")                                             # doctest: +SKIP
+    >>> report.systems[0].summary["rougeLsum"]                                           # doctest: +SKIP
+    {'f': 36.1, 'low': 34.9, 'high': 37.4, 'p': 33.2, 'r': 44.0}
+
+    read systems -> read references -> align ids -> score documents -> aggregate
+    (bootstrap intervals, paired test against the first system) -> write JSON, CSV,
+    Markdown and HTML
+
+A failed or empty summary is scored as an empty prediction (0 on every ROUGE type) and
+counted; documents a system lacks are listed in the problems, not scored for it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import InputError
+from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, confidence_interval, paired_test
+from .data import Problems, Reference, SystemOutput, align, read_references, read_system
+from .faithfulness import NGRAM_SIZES, measure
+from .rouge import ROUGE_TYPES, Rouge, Score
+from .tokens import words
+
+
+@dataclass
+class EvalConfig:
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    confidence: float = 0.95
+    use_stemmer: bool = True
+    # Best and worst documents shown per system in the HTML report.
+    examples: int = 3
+
+
+@dataclass
+class DocumentResult:
+    id: str
+    status: str  # "ok", "empty" (no summary text) or "failed" (the record has an error)
+    summary: str
+    reference: str
+    rouge: dict[str, Score]
+    measures: dict[str, Any]
+    fallback: bool = False
+    generate_seconds: float | None = None
+    pipeline_seconds: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class SystemResult:
+    name: str
+    path: str
+    documents: list[DocumentResult]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    title: str
+    config: EvalConfig
+    references: str | None
+    n_references: int
+    systems: list[SystemResult]
+    problems: Problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "settings": {
+                "rouge_types": list(ROUGE_TYPES),
+                "scale": "x100",
+                "stemming": self.config.use_stemmer,
+                "rougeLsum": "one sentence per line (summarizer.segment) on both sides",
+                "tokenizer": "UnicodeTokenizer (rouge-score's on ASCII; Unicode words; CJK characters)",
+                "bootstrap": {"resamples": self.config.resamples, "seed": self.config.seed,
+                              "confidence": self.config.confidence},
+            },
+            "references": {"file": self.references, "n": self.n_references},
+            "systems": [s.summary for s in self.systems],
+            "problems": self.problems.to_dict(),
+        }
+
+
+def evaluate(
+    paths: Sequence[str | Path],
+    names: Sequence[str] = (),
+    references: str | Path | None = None,
+    config: EvalConfig | None = None,
+    title: str | None = None,
+) -> Report:
+    """Score the systems' outputs in ``paths`` (named ``names``, by default after their
+    folder) against ``references`` (a JSONL file, or the records' own references)."""
+    config = config or EvalConfig()
+    systems = read_systems(paths, names)
+    refs, ref_duplicates = read_references(references, systems)
+    problems = align(systems, refs, ref_duplicates, str(references or "references"))
+    rouge = Rouge(use_stemmer=config.use_stemmer)
+    results = [SystemResult(s.name, s.path, score_documents(s, refs, rouge)) for s in systems]
+    for result in results:
+        result.summary = aggregate(result, config)
+    for result in results[1:]:
+        result.summary["vs_first"] = compare(results[0], result, config)
+    if results:
+        results[0].summary["vs_first"] = None
+    return Report(title or "Summarization evaluation", config, str(references) if references else None,
+                  len(refs), results, problems)
+
+
+def read_systems(paths: Sequence[str | Path], names: Sequence[str] = ()) -> list[SystemOutput]:
+    if not paths:
+        raise InputError("no system outputs to score; give one or more summaries.jsonl files.")
+    if len(names) > len(paths):
+        raise InputError(f"{len(names)} names for {len(paths)} file(s); give at most one --name per file.")
+    systems = []
+    taken: set[str] = set()
+    for i, path in enumerate(paths):
+        system = read_system(path, names[i] if i < len(names) else None)
+        base, k = system.name, 2
+        while system.name in taken:  # two files both called summaries.jsonl in folders "out"
+            system.name, k = f"{base}-{k}", k + 1
+        taken.add(system.name)
+        systems.append(system)
+    return systems
+
+
+def score_documents(system: SystemOutput, references: dict[str, Reference], rouge: Rouge) -> list[DocumentResult]:
+    """One result per reference the system has a record for, in the references' order."""
+    results = []
+    for key, ref in references.items():
+        record = system.records.get(key)
+        if record is None:
+            continue
+        error = record.get("error") or None
+        summary = record.get("summary") if isinstance(record.get("summary"), str) else ""
+        if error:
+            summary = ""  # a failed record's partial output is not its summary
+        status = "failed" if error else ("ok" if summary.strip() else "empty")
+        measures = measure(summary, ref.source)
+        measures["reference_words"] = len(words(ref.reference))
+        trace = record.get("trace") or []
+        generate = [t.get("seconds") for t in trace if isinstance(t, dict) and t.get("stage") == "generate"]
+        every = [t.get("seconds") for t in trace if isinstance(t, dict) and isinstance(t.get("seconds"), (int, float))]
+        results.append(DocumentResult(
+            id=key, status=status, summary=summary, reference=ref.reference,
+            rouge=rouge.score(ref.reference, summary), measures=measures,
+            fallback=bool(record.get("fallback")),
+            generate_seconds=sum(generate) if generate and all(isinstance(s, (int, float)) for s in generate) else None,
+            pipeline_seconds=sum(every) if every else None,
+            error=error,
+        ))
+    return results
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
+
+
+def aggregate(result: SystemResult, config: EvalConfig) -> dict[str, Any]:
+    docs = result.documents
+    summary: dict[str, Any] = {
+        "name": result.name,
+        "file": result.path,
+        "n": len(docs),
+        "failed": sum(d.status == "failed" for d in docs),
+        "empty": sum(d.status != "ok" for d in docs),
+        "fallbacks": sum(d.fallback for d in docs),
+    }
+    for rouge_type in ROUGE_TYPES:
+        f = [d.rouge[rouge_type].fmeasure for d in docs]
+        interval = confidence_interval(f, config.resamples, config.seed, config.confidence)
+        summary[rouge_type] = {
+            "f": _mean(f),
+            "low": interval[0] if interval else None,
+            "high": interval[1] if interval else None,
+            "p": _mean([d.rouge[rouge_type].precision for d in docs]),
+            "r": _mean([d.rouge[rouge_type].recall for d in docs]),
+        }
+    column = lambda key: [d.measures.get(key) for d in docs]  # noqa: E731
+    present = lambda key: sum(v is not None for v in column(key))  # noqa: E731
+    lengths = column("summary_words")
+    summary["length"] = {
+        "summary_words": _mean(lengths),
+        "summary_words_median": statistics.median(lengths) if lengths else None,
+        "reference_words": _mean(column("reference_words")),
+        "compression": _mean(column("compression")),
+    }
+    summary["faithfulness"] = {
+        "numbers_in_source": _mean(column("numbers_share")),
+        "documents_with_numbers": present("numbers_share"),
+        "entities_in_source": _mean(column("entities_share")),
+        "documents_with_entities": present("entities_share"),
+        **{f"novel_{n}": _mean(column(f"novel_{n}")) for n in NGRAM_SIZES},
+        "documents_without_source": sum(d.measures.get("source_words") is None for d in docs),
+    }
+    timed = [d.generate_seconds for d in docs if d.generate_seconds is not None]
+    summary["speed"] = {
+        "generate_seconds": _mean(timed),
+        "generate_seconds_total": sum(timed) if timed else None,
+        "documents_timed": len(timed),
+        "pipeline_seconds": _mean([d.pipeline_seconds for d in docs]),
+    }
+    return summary
+
+
+def compare(first: SystemResult, other: SystemResult, config: EvalConfig) -> dict[str, Any]:
+    """Paired bootstrap of ``other`` against ``first`` on the documents both have."""
+    theirs = {d.id: d for d in other.documents}
+    shared = [(d, theirs[d.id]) for d in first.documents if d.id in theirs]
+    out: dict[str, Any] = {"baseline": first.name, "n": len(shared)}
+    for rouge_type in ROUGE_TYPES:
+        result = paired_test([a.rouge[rouge_type].fmeasure for a, _ in shared],
+                             [b.rouge[rouge_type].fmeasure for _, b in shared],
+                             config.resamples, config.seed, config.confidence)
+        out[rouge_type] = result.to_dict() if result else None
+    return out
+
+
+def per_document_rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for system in report.systems:
+        for d in system.documents:
+            row: dict[str, Any] = {"system": system.name, "id": d.id, "status": d.status}
+            for rouge_type in ROUGE_TYPES:
+                score = d.rouge[rouge_type]
+                row.update({f"{rouge_type}_f": score.fmeasure, f"{rouge_type}_p": score.precision,
+                            f"{rouge_type}_r": score.recall})
+            row.update(d.measures)
+            row.update({"fallback": d.fallback, "generate_seconds": d.generate_seconds,
+                        "pipeline_seconds": d.pipeline_seconds, "error": d.error,
+                        "summary": d.summary, "reference": d.reference})
+            rows.append(row)
+    return rows
+
+
+def write_report(report: Report, outdir: str | Path, html: bool = True) -> list[Path]:
+    """Write report.json, per_document.csv, report.md and (unless ``html`` is False)
+    report.html into ``outdir``; returns their paths."""
+    import pandas as pd
+
+    from .markdown import report_markdown
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = [outdir / "report.json", outdir / "per_document.csv", outdir / "report.md"]
+    written[0].write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    pd.DataFrame(per_document_rows(report)).to_csv(written[1], index=False)
+    written[2].write_text(report_markdown(report), encoding="utf-8")
+    if html:
+        from .html import report_html
+
+        written.append(outdir / "report.html")
+        written[3].write_text(report_html(report), encoding="utf-8")
+    return written

@@ -1,0 +1,123 @@
+"""Scoring systems' outputs: id problems, empty and failed summaries, aggregates, files."""
+
+import json
+
+import pytest
+
+from summarizer.errors import InputError
+from summarizer.evaluation.report import EvalConfig, evaluate, write_report
+
+ARTICLE = "The council approved the new bridge on Monday. It will cost 4.5 million crowns. Work starts in May."
+FAST = EvalConfig(resamples=200)
+
+
+def write_jsonl(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def record(id, summary, reference="The council approved a bridge costing 4.5 million crowns.", **extra):
+    return {"id": id, "text": ARTICLE, "reference": reference, "summary": summary, "error": None, **extra}
+
+
+def test_scores_systems_and_lists_missing_unmatched_and_duplicate_ids(tmp_path):
+    a = write_jsonl(tmp_path / "lead3" / "summaries.jsonl", [
+        record("d1", "The council approved the new bridge on Monday."),
+        record("d2", "It will cost 4.5 million crowns."),
+        record("d3", "Work starts in May."),
+        record("d2", "A duplicate that must not count."),
+    ])
+    b = write_jsonl(tmp_path / "model" / "summaries.jsonl", [
+        record("d1", "The council approved a bridge costing 4.5 million crowns."),
+        record("d9", "Not in the references.", reference=None),
+    ])
+    report = evaluate([a, b], config=FAST)
+    lead3, model = report.systems
+    assert (lead3.name, lead3.summary["n"], model.name, model.summary["n"]) == ("lead3", 3, "model", 1)
+    assert report.problems.duplicate_ids == {"lead3": ["d2"]}
+    assert report.problems.missing == {"model": ["d2", "d3"]}
+    assert report.problems.unmatched == {"model": ["d9"]}
+    assert model.summary["rouge1"]["f"] == pytest.approx(100)
+    assert lead3.documents[1].summary == "It will cost 4.5 million crowns."  # the first d2, not the duplicate
+    assert model.summary["vs_first"]["n"] == 1 and lead3.summary["vs_first"] is None
+    messages = "\n".join(report.problems.messages())
+    assert "lead3: 1 duplicate id(s)" in messages and "'d3'" in messages and "'d9'" in messages
+
+
+def test_failed_and_empty_summaries_score_zero_and_are_counted(tmp_path):
+    path = write_jsonl(tmp_path / "s.jsonl", [
+        record("ok", "The council approved a bridge.", fallback=True,
+               trace=[{"stage": "chunk", "seconds": 0.01}, {"stage": "generate", "seconds": 2.5}]),
+        record("empty", ""),
+        record("failed", "partial output", error="generate: RuntimeError: boom"),
+        {"id": "nosummary", "text": ARTICLE, "reference": "A bridge."},
+    ])
+    report = evaluate([path], names=["sys"], config=FAST)
+    system = report.systems[0]
+    status = {d.id: d.status for d in system.documents}
+    assert status == {"ok": "ok", "empty": "empty", "failed": "failed", "nosummary": "empty"}
+    assert all(d.rouge["rouge1"].fmeasure == 0 for d in system.documents if d.status != "ok")
+    s = system.summary
+    assert (s["n"], s["empty"], s["failed"], s["fallbacks"]) == (4, 3, 1, 1)
+    assert s["speed"]["generate_seconds"] == 2.5 and s["speed"]["documents_timed"] == 1
+    assert s["rouge1"]["f"] == pytest.approx(system.documents[0].rouge["rouge1"].fmeasure / 4)
+
+
+def test_references_file_joined_by_id(tmp_path):
+    system = write_jsonl(tmp_path / "s.jsonl", [{"id": 1, "summary": "Bridge approved."},
+                                                {"id": "2", "summary": "Rain."}])
+    refs = write_jsonl(tmp_path / "refs.jsonl", [
+        {"id": "1", "highlights": "Bridge approved on Monday.", "article": ARTICLE},
+        {"id": "2", "summary": "Heavy rain."},
+        {"id": "2", "summary": "A duplicate reference."},
+        {"id": "3", "summary": "Never summarized."},
+    ])
+    report = evaluate([system], references=refs, config=FAST)
+    docs = report.systems[0].documents
+    assert [(d.id, d.reference) for d in docs] == [("1", "Bridge approved on Monday."), ("2", "Heavy rain.")]
+    assert docs[0].measures["source_words"] > 0 and docs[1].measures["source_words"] is None
+    assert report.problems.duplicate_ids == {str(refs): ["2"]}
+    assert report.problems.missing == {"s": ["3"]}
+
+
+def test_input_errors_name_the_problem(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        evaluate([tmp_path / "nope.jsonl"])
+    no_refs = write_jsonl(tmp_path / "n.jsonl", [{"id": "a", "summary": "x"}])
+    with pytest.raises(InputError, match="--references"):
+        evaluate([no_refs])
+    wrong = write_jsonl(tmp_path / "w.jsonl", [{"id": "a", "text": "x"}])
+    with pytest.raises(InputError, match="no 'summary' field"):
+        evaluate([wrong])
+    (tmp_path / "bad.jsonl").write_text('{"id": "a", "summary": "x"}\n{oops\n')
+    with pytest.raises(InputError, match="line 2"):
+        evaluate([tmp_path / "bad.jsonl"])
+    with pytest.raises(InputError, match="at most one --name"):
+        evaluate([no_refs], names=["a", "b"])
+
+
+def test_report_files(tmp_path):
+    import pandas as pd
+
+    path = write_jsonl(tmp_path / "run" / "summaries.jsonl", [record("d1", "The council approved a bridge."),
+                                                              record("d2", "")])
+    written = write_report(evaluate([path], config=FAST), tmp_path / "report", html=False)
+    assert [p.name for p in written] == ["report.json", "per_document.csv", "report.md"]
+    data = json.loads(written[0].read_text())
+    system = data["systems"][0]
+    assert system["name"] == "run" and system["n"] == 2
+    assert set(system["rougeLsum"]) == {"f", "low", "high", "p", "r"}
+    assert data["settings"]["bootstrap"] == {"resamples": 200, "seed": 12345, "confidence": 0.95}
+    table = pd.read_csv(written[1])
+    assert list(table["id"]) == ["d1", "d2"] and list(table["status"]) == ["ok", "empty"]
+    assert "| run | 2 |" in written[2].read_text()
+
+
+def test_two_evaluations_give_identical_reports(tmp_path):
+    rows = [record(f"d{i}", s) for i, s in enumerate(["The council approved a bridge.", "Bridge costs 4.5 million.",
+                                                      "", "Crowns.", "A new bridge on Monday."])]
+    path = write_jsonl(tmp_path / "s.jsonl", rows)
+    first, second = evaluate([path]).to_dict(), evaluate([path]).to_dict()
+    assert first == second
+    assert first["systems"][0]["rouge1"]["low"] < first["systems"][0]["rouge1"]["f"] < first["systems"][0]["rouge1"]["high"]
