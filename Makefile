@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test eval clean
+.PHONY: setup demo test eval bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,12 @@ test: setup
 # The news suite (eval/news.toml): runs each pipeline, then reports in build/eval/ (7 min measured on a busy 2-core CPU).
 eval: setup
 	$(BIN)/summarizer eval-suite eval/news.toml -o build/eval
+
+# Speed against a naive transformers loop (ratios in one process), then a 200,000-word document
+# through the default and long pipelines. Figures in build/bench/*.json.
+bench: setup
+	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/long_document.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -77,6 +77,9 @@ class GenerateConfig:
     # `generate` command batch the same windows, so their outputs are identical.
     window: int = 16
     stop: list[str] = field(default_factory=lambda: ["\n\n"])
+    # Decode with logits over a candidate vocabulary (the prompts' tokens, special tokens and
+    # this many most frequent ids) instead of the whole vocabulary; 0 = the full, exact head.
+    head_vocab: int = 0
 
 
 @dataclass
@@ -92,6 +95,10 @@ class FilterConfig:
     steps: list[str] = field(
         default_factory=lambda: ["strip_echo", "cut_unfinished", "dedupe"]
     )
+    # redact_pii: redact all personal data, not only what the source does not contain.
+    redact_all_pii: bool = False
+    # max_length: at most this many words, in whole sentences (0: no limit).
+    max_words: int = 0
     # When no filtered text is left, the summary is this many extracted sentences.
     fallback_sentences: int = 3
 

@@ -12,6 +12,7 @@ deterministic; it stops at the end-of-sequence token, at any ``generate.stop`` s
 
 from __future__ import annotations
 
+import contextlib
 import time
 from itertools import islice
 from typing import Iterable, Iterator
@@ -74,10 +75,18 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int]) 
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=eos,
     )
+    clock = _StepClock()
+    head = contextlib.nullcontext()
+    if cfg.head_vocab:
+        from .fasthead import candidate_ids, restricted_head
+
+        head = restricted_head(model, candidate_ids(tokenizer, encoded["input_ids"], cfg.head_vocab))
     start = time.perf_counter()
-    with torch.inference_mode():
-        output = model.generate(**encoded, generation_config=generation_config, tokenizer=tokenizer)
+    with torch.inference_mode(), head:
+        output = model.generate(**encoded, generation_config=generation_config, tokenizer=tokenizer,
+                                logits_processor=[clock])
     seconds = time.perf_counter() - start
+    prefill = (clock.first - start) if clock.first else seconds
     prompt_len = encoded["input_ids"].shape[1]
     new_tokens = output[:, prompt_len:]
     texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -90,7 +99,26 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int]) 
             batch_size=len(batch),
             prompt_tokens=int(encoded["attention_mask"][row].sum()),
             new_tokens=int((new_tokens[row] != pad).sum()),
+            # Batch-level split: the prompt pass, then one step per generated position.
+            batch_prefill_seconds=round(prefill, 4),
+            batch_decode_seconds=round(seconds - prefill, 4),
+            batch_decode_steps=clock.steps,
         )
+
+
+class _StepClock:
+    """A pass-through logits processor that notes when the first token's logits arrive
+    (the end of the prompt pass) and counts decoding steps."""
+
+    def __init__(self):
+        self.first: float | None = None
+        self.steps = 0
+
+    def __call__(self, input_ids, scores):
+        if self.first is None:
+            self.first = time.perf_counter()
+        self.steps += 1
+        return scores
 
 
 def _eos_ids(tokenizer, model) -> list[int]:

@@ -199,10 +199,14 @@ def pick_dtype(dtype: str, device: str):
     return torch.float32
 
 
-@lru_cache(maxsize=4)
 def load_model(spec: str, device: str = "auto", dtype: str = "auto"):
     """Load (once per process) the causal LM for ``spec`` on the chosen device and dtype."""
-    import torch
+    # One cache key however the arguments are passed (lru_cache keys differ for keywords).
+    return _load_model(spec, device, dtype)
+
+
+@lru_cache(maxsize=4)
+def _load_model(spec: str, device: str, dtype: str):
     from transformers import AutoModelForCausalLM
 
     location = resolve(spec)

@@ -69,6 +69,52 @@ def dedupe(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
     return (" ".join(kept), f"{removed} repeated sentence(s) removed") if removed else (text, None)
 
 
+@FILTERS.register("unsupported_facts")
+def unsupported_facts(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+    """Drop sentences with a number or a name-like word that the source does not contain
+    (the "misleading output" risk: a small model invents places, dates and figures)."""
+    from .facts import source_index, unsupported
+
+    words, nums = source_index(record.text)
+    kept, dropped = [], []
+    for sentence in _sentences(text):
+        missing = unsupported(sentence, record.text, words, nums)
+        (dropped if missing else kept).append((sentence, missing))
+    if not dropped:
+        return text, None
+    notes = "; ".join(f"{s[:50]!r} ({', '.join(m[:4])})" for s, m in dropped)
+    return " ".join(s for s, _ in kept), f"{len(dropped)} sentence(s) with facts not in the source dropped: {notes}"
+
+
+@FILTERS.register("redact_pii")
+def redact_pii(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+    """Replace e-mail addresses, phone, card and ID numbers and street addresses that the
+    source does not contain (all of them with ``filter.redact_all_pii``) by ``[kind]``
+    (the "information leakage" risk: a model can reproduce personal data it was trained on)."""
+    from .pii import redact
+
+    cleaned, kinds = redact(text, record.text, ctx.config.filter.redact_all_pii)
+    return cleaned, f"redacted: {', '.join(kinds)}" if kinds else None
+
+
+@FILTERS.register("max_length")
+def max_length(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+    """Keep whole sentences up to ``filter.max_words`` words (0: no limit); the first
+    sentence is kept even when it alone is longer."""
+    limit = ctx.config.filter.max_words
+    sentences = _sentences(text)
+    if not limit or len(text.split()) <= limit:
+        return text, None
+    kept, used = [], 0
+    for sentence in sentences:
+        n = len(sentence.split())
+        if kept and used + n > limit:
+            break
+        kept.append(sentence)
+        used += n
+    return " ".join(kept), f"cut to {used} words ({len(sentences) - len(kept)} sentence(s) dropped)"
+
+
 def _similar(a: set[str], b: set[str], threshold: float = 0.7) -> bool:
     """Jaccard overlap of word sets; 0.7 lets two sentences differ in a word or two of ten."""
     if not a or not b:

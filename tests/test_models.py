@@ -123,3 +123,8 @@ def test_gguf_files_are_converted_once_and_again_when_changed(tmp_path, monkeypa
     gguf.write_bytes(b"GGUF v2, a different file")
     models.resolve.cache_clear()
     assert models.resolve(str(gguf)) != first and len(conversions) == 2
+
+
+def test_a_model_is_loaded_once_however_the_call_is_spelled(tiny_model):
+    assert models.load_model(tiny_model) is models.load_model(tiny_model, device="auto", dtype="auto")
+    assert models.load_model(tiny_model) is models.load_model(tiny_model, "auto", "auto")

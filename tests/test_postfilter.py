@@ -71,3 +71,66 @@ def test_extractive_pipeline_uses_the_extract():
     record = record_with(None)
     record = run_filter(record, "lead3")
     assert record.summary == ARTICLE and not record.fallback
+
+
+def record_for(generation, text=ARTICLE):
+    spans = segment(text)
+    return Record(id="x", text=text, sentences=spans, sentence_tokens=[5] * len(spans),
+                  extract=list(range(len(spans))), generation=generation)
+
+
+def test_unsupported_facts_drops_invented_numbers_and_places():
+    from summarizer.postfilter import unsupported_facts
+
+    ctx = Context(load_pipeline("default"))
+    record = record_for(None)
+    text = ("The council approved a bridge. It will cost 7.2 million crowns. "
+            "The bridge is in Kent, England. Work starts in May.")
+    kept, note = unsupported_facts(text, record, ctx)
+    assert kept == "The council approved a bridge. Work starts in May."
+    assert "7.2" in note and "Kent" in note
+    same = "It will cost 4.5 million crowns. The council approved it."
+    assert unsupported_facts(same, record, ctx) == (same, None)
+
+
+def test_redact_pii_keeps_what_the_source_has_unless_asked():
+    from summarizer.postfilter import redact_pii
+
+    source = "Contact the council at info@elmsford.gov or 0161 496 0000. The bridge opens in May."
+    record = record_for(None, source)
+    ctx = Context(load_pipeline("default"))
+    text = "Write to info@elmsford.gov or mayor.private@gmail.com, or call +44 7700 900123."
+    cleaned, note = redact_pii(text, record, ctx)
+    assert cleaned == "Write to info@elmsford.gov or [email], or call [phone]."
+    assert note == "redacted: email, phone"
+    ctx_all = Context(load_pipeline("default", ["filter.redact_all_pii=true"]))
+    assert redact_pii("Mail info@elmsford.gov now.", record, ctx_all)[0] == "Mail [email] now."
+
+
+def test_max_length_keeps_whole_sentences():
+    from summarizer.postfilter import max_length
+
+    ctx = Context(load_pipeline("default", ["filter.max_words=8"]))
+    text = "One two three four five. Six seven eight nine. Ten eleven."
+    assert max_length(text, None, ctx)[0] == "One two three four five."
+    ctx = Context(load_pipeline("default", ["filter.max_words=2"]))
+    assert max_length(text, None, ctx)[0] == "One two three four five."
+
+
+def test_adversarial_generations_end_in_a_clean_summary():
+    """Echoed prompt, endless repetition, invented numbers, a leaked e-mail address."""
+    steps = '["strip_echo", "cut_unfinished", "dedupe", "unsupported_facts", "redact_pii"]'
+    ctx = Context(load_pipeline("default", [f"filter.steps={steps}"]))
+    cases = {
+        ARTICLE + "\n\nTL;DR: The council approved a bridge.": None,
+        "The council approved a bridge. " * 20 + "The council": "The council approved a bridge.",
+        "It will cost 99 million crowns. Work starts in May.": "Work starts in May.",
+        "Work starts in May, the council said. Questions go to joe.bloggs@mail.com today.":
+            "Work starts in May, the council said. Questions go to [email] today.",
+    }
+    for generation, expected in cases.items():
+        record = next(filter_stage([record_for(generation)], ctx))
+        assert record.summary and record.error is None
+        if expected:
+            assert record.summary == expected
+        assert "TL;DR" not in record.summary

@@ -1,0 +1,182 @@
+"""Speed of the default pipeline against a naive transformers loop, in one process.
+
+    python bench/speed.py [--n 24] [--json build/bench/speed.json]   (make bench)
+
+Both systems summarize the same CNN/DailyMail dev articles with the same model and the same
+max_new_tokens. The naive baseline is what a first script does: the whole article plus
+"TL;DR:", one `generate` call per article, fp32, greedy. The pipeline is `default` as
+shipped (extractive budget, batching, stopping, and whatever speed settings it has).
+Then each speed option is switched off in turn (`--set` overrides) on the same articles to
+show its effect on speed and on quality (ROUGE against the references, and how many
+summaries stay word-for-word the same as with the option off).
+
+Figures are ratios measured in the same run, because the machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_articles(path: Path, n: int) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for _, line in zip(range(n), handle)]
+    return rows
+
+
+def naive(rows: list[dict], max_new_tokens: int) -> dict:
+    import torch
+
+    from summarizer.generate import _StepClock
+    from summarizer.models import load_model, load_tokenizer
+
+    tokenizer, model = load_tokenizer("default"), load_model("default")
+    out = {"prompt_tokens": 0, "new_tokens": 0, "prefill_seconds": 0.0, "decode_seconds": 0.0, "summaries": []}
+    start = time.perf_counter()
+    for row in rows:
+        encoded = tokenizer(row["article"] + "\n\nTL;DR:", return_tensors="pt")
+        clock = _StepClock()
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            ids = model.generate(**encoded, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id, logits_processor=[clock])
+        t1 = time.perf_counter()
+        new = ids[0, encoded["input_ids"].shape[1]:]
+        out["prompt_tokens"] += encoded["input_ids"].shape[1]
+        out["new_tokens"] += len(new)
+        out["prefill_seconds"] += clock.first - t0
+        out["decode_seconds"] += t1 - clock.first
+        out["summaries"].append(tokenizer.decode(new, skip_special_tokens=True).strip())
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def pipeline(rows: list[dict], overrides: list[str]) -> dict:
+    from summarizer.pipeline import Pipeline
+    from summarizer.records import Record
+
+    pipe = Pipeline.load("default", overrides=overrides)
+    records = [Record(id=r["id"], text=r["article"], reference=r["summary"]) for r in rows]
+    start = time.perf_counter()
+    done = list(pipe.run(records))
+    seconds = time.perf_counter() - start
+    stages: dict[str, float] = {}
+    batches: dict[int, dict] = {}
+    out = {"prompt_tokens": 0, "new_tokens": 0}
+    for record in done:
+        for entry in record.trace:
+            stages[entry["stage"]] = stages.get(entry["stage"], 0.0) + entry["seconds"]
+            if entry["stage"] == "generate":
+                out["prompt_tokens"] += entry["prompt_tokens"]
+                out["new_tokens"] += entry["new_tokens"]
+                # batch-level figures appear once per record of the batch: count each batch once
+                key = (entry["batch_prefill_seconds"], entry["batch_decode_seconds"], entry["batch_decode_steps"])
+                batches[hash(key)] = entry
+    out["prefill_seconds"] = sum(b["batch_prefill_seconds"] for b in batches.values())
+    out["decode_seconds"] = sum(b["batch_decode_seconds"] for b in batches.values())
+    out.update(seconds=seconds, stages={k: round(v, 2) for k, v in stages.items()},
+               summaries=[r.summary or "" for r in done], fallbacks=sum(r.fallback for r in done),
+               errors=[r.error for r in done if r.error])
+    return out
+
+
+def rouge(summaries: list[str], rows: list[dict]) -> dict:
+    from summarizer.evaluation.rouge import ROUGE_TYPES, Rouge
+
+    scorer = Rouge()
+    totals = dict.fromkeys(ROUGE_TYPES, 0.0)
+    for summary, row in zip(summaries, rows):
+        for name, score in scorer.score(row["summary"], summary).items():
+            totals[name] += score.fmeasure
+    return {name: round(total / len(rows), 2) for name, total in totals.items()}
+
+
+def describe(name: str, result: dict, n: int) -> dict:
+    return {
+        "system": name,
+        "articles_per_second": round(n / result["seconds"], 4),
+        "seconds_per_article": round(result["seconds"] / n, 2),
+        "prefill_tokens_per_second": round(result["prompt_tokens"] / max(result["prefill_seconds"], 1e-9), 1),
+        "decode_tokens_per_second": round(result["new_tokens"] / max(result["decode_seconds"], 1e-9), 1),
+        "prompt_tokens_per_article": round(result["prompt_tokens"] / n, 1),
+        "new_tokens_per_article": round(result["new_tokens"] / n, 1),
+    }
+
+
+# Each speed option of the default pipeline, and the override that switches it off.
+OPTIONS = {
+    "candidate-vocabulary output head (head_vocab=32768 vs the full 262k head)": ["generate.head_vocab=0"],
+    "batching (batch_size 4 vs 1)": ["generate.batch_size=1"],
+    "extractive budget (400 prompt tokens vs the whole article)": ["extract.budget_tokens=0"],
+    "stop at the end of the summary (a blank line vs max_new_tokens)": ["generate.stop=[]"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Speed of the default pipeline vs a naive transformers loop.")
+    parser.add_argument("--n", type=int, default=24, help="articles (first N of the data file)")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "cnndm.dev.jsonl")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="for both systems [default: the default pipeline's generate.max_new_tokens]")
+    parser.add_argument("--skip-options", action="store_true", help="do not measure each option switched off")
+    parser.add_argument("--json", type=Path, default=REPO / "build" / "bench" / "speed.json")
+    args = parser.parse_args()
+
+    from summarizer.config import load_pipeline
+    from summarizer.models import load_model, load_tokenizer, resolve
+
+    max_new = args.max_new_tokens or load_pipeline("default").generate.max_new_tokens
+    rows = load_articles(args.data, args.n)
+    resolve("default")  # converts on first use; not part of the load time
+    start = time.perf_counter()
+    load_tokenizer("default"), load_model("default")
+    load_seconds = time.perf_counter() - start
+    print(f"model load: {load_seconds:.1f} s; {len(rows)} articles; max_new_tokens={max_new}", flush=True)
+
+    base = naive(rows, max_new)
+    print("naive:   ", json.dumps(describe("naive", base, len(rows))), flush=True)
+    fast = pipeline(rows, [f"generate.max_new_tokens={max_new}"])
+    print("default: ", json.dumps(describe("default", fast, len(rows))), flush=True)
+    report = {
+        "n": len(rows),
+        "max_new_tokens": max_new,
+        "model_load_seconds": round(load_seconds, 2),
+        "naive": describe("naive", base, len(rows)) | {"rouge": rouge(base["summaries"], rows)},
+        "default": describe("default", fast, len(rows)) | {
+            "rouge": rouge(fast["summaries"], rows), "stage_seconds": fast["stages"],
+            "fallbacks": fast["fallbacks"], "errors": fast["errors"],
+        },
+        "options": [],
+    }
+    report["speedup"] = round(report["default"]["articles_per_second"] / report["naive"]["articles_per_second"], 2)
+    print(f"speed-up of default over naive: {report['speedup']}x", flush=True)
+    if not args.skip_options:
+        for option, off in OPTIONS.items():
+            without = pipeline(rows, [f"generate.max_new_tokens={max_new}", *off])
+            same = sum(a == b for a, b in zip(fast["summaries"], without["summaries"]))
+            entry = {
+                "option": option,
+                "switched_off_with": off,
+                "speedup_from_option": round(without["seconds"] / fast["seconds"], 2),
+                "rouge_with": report["default"]["rouge"],
+                "rouge_without": rouge(without["summaries"], rows),
+                "identical_summaries": f"{same}/{len(rows)}",
+            }
+            report["options"].append(entry)
+            print("option:  ", json.dumps(entry), flush=True)
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(f"peak RSS: {report['peak_rss_mb']} MB", flush=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written {args.json}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
