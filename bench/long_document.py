@@ -63,6 +63,9 @@ def run_one(pipeline: str, path: Path, out: Path) -> dict:
         "end_in_summary": MARKER in (record.get("summary") or "").lower(),
         "last_extracted_sentence_position": round(extract_end, 3),
         "partial_summaries": [len(level) for level in record.get("meta", {}).get("partial_summaries", [])],
+        "end_in_partial_summaries": any(
+            MARKER in text.lower() for level in record.get("meta", {}).get("partial_summaries", []) for text in level
+        ),
     }
 
 

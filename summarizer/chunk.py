@@ -8,6 +8,8 @@ document of any length can be processed piece by piece without cutting a sentenc
 
 from __future__ import annotations
 
+import re
+
 from .records import Record
 from .segment import segment
 from .stages import STAGES, Context, per_record
@@ -31,9 +33,19 @@ def pack_chunks(token_counts: list[int], max_tokens: int) -> list[list[int]]:
     return chunks
 
 
+# Full stops, question and exclamation marks of the scripts the segmenter knows best.
+_SENTENCE_END = re.compile(r"[.!?。！？…؟।]")
+
+
 def chunk_record(record: Record, ctx: Context) -> dict:
     cfg = ctx.config.chunk
     record.sentences = segment(record.text, cfg.language, cfg.max_sentence_chars)
+    if record.text and not _SENTENCE_END.search(record.text):
+        # Still summarizable, but the "sentences" are lines or arbitrary cuts: say so.
+        record.warnings.append(
+            "chunk: no sentence punctuation in the text; its sentences are its lines, cut at "
+            f"spaces every {cfg.max_sentence_chars} characters (chunk.max_sentence_chars)"
+        )
     record.sentence_tokens = ctx.count_tokens([record.text[s:e] for s, e in record.sentences])
     record.chunks = pack_chunks(record.sentence_tokens, cfg.max_chunk_tokens)
     if not record.sentences:

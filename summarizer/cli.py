@@ -1,8 +1,10 @@
 """Command line: parses arguments, calls the library, turns its errors into messages.
 
 Exit codes: 0 every document summarized; 1 the run could not start or stopped (bad input
-path, bad setting, model not loadable); 2 bad command-line usage; 3 finished, but some
-documents failed (each failed record says why in its ``error`` field).
+path, bad setting, model not loadable, output folder in use); 2 bad command-line usage;
+3 finished, but some documents failed (each failed record says why in its ``error``
+field); 4 stopped by ``--fail-fast`` at a failed document (rerun to continue); 130
+interrupted (Ctrl-C; rerun to continue).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import click
 from .cliutils import library_errors
 
 EXIT_SOME_FAILED = 3
+EXIT_STOPPED = 4
+EXIT_INTERRUPTED = 130
 
 
 def pipeline_options(func):
@@ -76,29 +80,62 @@ def main(quiet: bool) -> None:
 @click.option("--reference-field", default=None, help="Table column holding a reference summary [default: auto-detected].")
 @click.option("--txt", "write_txt", is_flag=True, help="Also write one OUTDIR/txt/<id>.txt per summary.")
 @click.option("--show", is_flag=True, help="Print every summary when done.")
+@click.option("--force", is_flag=True,
+              help="Recompute every document, even those an earlier run on OUTDIR already finished.")
+@click.option("--fail-fast", is_flag=True,
+              help="Stop at the first document that fails (exit code 4); run again to continue.")
 @library_errors
-def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_field, reference_field, write_txt, show):
+def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_field, reference_field,
+        write_txt, show, force, fail_fast):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
 
-    Exit code 3 means the run finished but some documents failed: their records say why.
+    A run that is stopped (Ctrl-C, kill, a crash) continues where it stopped when the same
+    command is run again: finished documents are reused when their text and the pipeline
+    settings are unchanged (--force recomputes them).
+
+    Exit codes: 0 all summarized; 3 finished, but some documents failed (their records say
+    why); 4 stopped by --fail-fast; 1 could not run; 130 interrupted.
     """
     from .pipeline import run_to_folder
+    from .store import PARTIAL
 
     pipe = _load_pipeline(pipeline, model, device, dtype, overrides)
-    result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
-                           reference_field=reference_field, write_txt=write_txt)
+    try:
+        result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
+                               reference_field=reference_field, write_txt=write_txt,
+                               resume=not force, fail_fast=fail_fast)
+    except KeyboardInterrupt:
+        click.echo(f"\nInterrupted. Finished documents are kept in {os.path.join(outdir, PARTIAL)}; "
+                   "run the same command again to continue.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if show:
         for record in result.records:
             click.echo(f"== {record.id}")
             click.echo(record.summary if record.error is None else f"[failed] {record.error}")
             click.echo()
+    summarized = result.total - result.failed
     click.echo(
-        f"{result.total} document(s) in {result.seconds:.1f} s: {result.total - result.failed} summarized, "
-        f"{result.failed} failed, {result.fallbacks} extractive fallback(s). Output: {result.output}",
+        f"{result.total} document(s) in {result.seconds:.1f} s: {summarized} summarized "
+        f"({result.reused} reused from an earlier run), {result.failed} failed, "
+        f"{result.fallbacks} extractive fallback(s), {result.warned} with warnings.",
         err=True,
     )
     for record in [r for r in result.records if r.error][:10]:
         click.echo(f"  failed {record.id}: {record.error}", err=True)
+    if result.failed > 10:
+        click.echo(f"  ... and {result.failed - 10} more (see the records' 'error' field)", err=True)
+    for record in [r for r in result.records if r.warnings][:5]:
+        click.echo(f"  warning {record.id}: {record.warnings[0]}", err=True)
+    if result.warned > 5:
+        click.echo(f"  ... and {result.warned - 5} more document(s) with warnings (their 'warnings' field)", err=True)
+    if not result.complete:
+        click.echo(
+            f"Stopped at the first failed document, {result.stopped_at.id} (--fail-fast). "
+            f"Records so far: {os.path.join(outdir, PARTIAL)}; fix the problem and run the same command "
+            "again to continue.", err=True,
+        )
+        sys.exit(EXIT_STOPPED)
+    click.echo(f"Output: {result.output}", err=True)
     if result.failed:
         sys.exit(EXIT_SOME_FAILED)
 

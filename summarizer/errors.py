@@ -20,3 +20,7 @@ class InputError(SummarizerError):
 
 class ModelError(SummarizerError):
     """A model specification cannot be resolved or loaded."""
+
+
+class OutputError(SummarizerError):
+    """The output folder cannot be used: another run holds it, or it cannot be written."""

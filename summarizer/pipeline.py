@@ -11,9 +11,10 @@ documents there are. :func:`run_to_folder` is what ``summarizer run`` does.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -62,9 +63,18 @@ class RunResult:
     output: Path
     total: int = 0
     failed: int = 0
+    reused: int = 0  # finished by an earlier run on the same folder, not computed again
     fallbacks: int = 0
+    warned: int = 0
     seconds: float = 0.0
+    # Light copies (no text, no spans) in input order.
     records: list[Record] = field(default_factory=list)
+    # --fail-fast: the failed record the run stopped at; the output file was not written.
+    stopped_at: Record | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.stopped_at is None
 
 
 def run_to_folder(
@@ -76,38 +86,65 @@ def run_to_folder(
     reference_field: str | None = None,
     write_txt: bool = False,
     progress: bool | None = None,
+    resume: bool = False,
+    fail_fast: bool = False,
 ) -> RunResult:
     """Ingest ``inputs``, run ``pipeline`` and write ``outdir/summaries.jsonl``.
 
-    Records are written as they are finished (flushed), into a temporary file that is
-    renamed into place at the end, so the output file is always complete and valid.
+    Records are appended to ``summaries.jsonl.partial`` as they are finished, and
+    ``summaries.jsonl`` is written in input order and renamed into place at the end, so it is
+    always complete and valid (see :mod:`summarizer.store`). With ``resume`` (what
+    ``summarizer run`` does unless ``--force``) the finished records of an earlier run on the
+    same folder and the same settings are reused, and only the rest goes through the
+    pipeline: with nothing to compute, no model is loaded. With ``fail_fast`` the run stops
+    at the first failed document, leaving the partial file to resume from.
     """
     from tqdm import tqdm
+
+    from .store import FINAL, RunFolder
 
     if pipeline.config.uses_model:
         from .models import resolve
 
         resolve(pipeline.config.generate.model)  # a wrong model spec fails now, not after ingest
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    final = outdir / "summaries.jsonl"
-    partial = outdir / "summaries.jsonl.partial"
-    result = RunResult(output=final)
+    # Listing the inputs first: a missing path fails before the output folder is touched, and
+    # an output folder inside an input folder is not read back as input on the next run.
+    documents = ingest(inputs, text_field, reference_field, limit, exclude=[outdir / FINAL, outdir / "txt"])
+    result = RunResult(output=outdir / FINAL)
     start = time.perf_counter()
-    records = pipeline.run(ingest(inputs, text_field, reference_field, limit))
-    bar = tqdm(records, total=limit, unit="doc", desc="summarizing", disable=None if progress is None else not progress)
-    with partial.open("w", encoding="utf-8") as out:
-        for record in bar:
-            out.write(record.to_json() + "\n")
-            out.flush()
-            result.total += 1
-            result.failed += record.error is not None
-            result.fallbacks += record.fallback
-            result.records.append(_light(record))
-            if write_txt and record.summary is not None:
-                _write_txt(outdir / "txt", record)
-        os.fsync(out.fileno())
-    os.replace(partial, final)
+    order: list[str] = []
+    done: dict[str, Record] = {}
+    bar = tqdm(total=limit, unit="doc", desc="summarizing", disable=None if progress is None else not progress)
+    with bar, RunFolder(outdir, pipeline.config.fingerprint(), resume=resume) as folder:
+
+        def todo() -> Iterator[Record]:
+            for record in documents:
+                order.append(record.id)
+                earlier = folder.reuse(record)
+                if earlier is None:
+                    yield record
+                else:
+                    done[record.id] = earlier
+                    result.reused += 1
+                    bar.update()
+
+        for record in pipeline.run(todo()):
+            folder.add(record)
+            done[record.id] = _light(record)
+            bar.update()
+            if fail_fast and record.error is not None:
+                result.stopped_at = done[record.id]
+                break
+        if result.complete:
+            folder.finalize(order)
+    result.records = [done[i] for i in order if i in done]
+    result.total = len(result.records)
+    result.failed = sum(r.error is not None for r in result.records)
+    result.fallbacks = sum(r.fallback for r in result.records)
+    result.warned = sum(bool(r.warnings) for r in result.records)
+    if write_txt and result.complete:
+        _write_txts(outdir / "txt", result.records)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -115,15 +152,36 @@ def run_to_folder(
 def _light(record: Record) -> Record:
     """What the caller keeps in memory per document: no text, no spans."""
     return Record(id=record.id, text="", reference=record.reference, error=record.error,
-                  summary=record.summary, fallback=record.fallback)
+                  summary=record.summary, fallback=record.fallback, warnings=list(record.warnings))
 
 
-def _write_txt(folder: Path, record: Record) -> None:
+def _write_txts(folder: Path, records: list[Record]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{safe_filename(record.id)}.txt").write_text(record.summary + "\n", encoding="utf-8")
+    used: dict[str, str] = {}
+    for record in records:
+        if record.summary is None:
+            continue
+        name = safe_filename(record.id)
+        # On case-insensitive file systems (macOS, Windows) "A" and "a" are one file.
+        key = unicodedata.normalize("NFC", name).casefold()
+        if used.setdefault(key, record.id) != record.id:
+            name = f"{name}-{_id_digest(record.id)}"
+        (folder / f"{name}.txt").write_text(record.summary + "\n", encoding="utf-8")
 
 
 def safe_filename(doc_id: str) -> str:
-    """A file name made from an id that cannot leave its folder (no separators, no ..)."""
+    """A file name made from an id that cannot leave its folder (no separators, no ``..``)
+    and that no other id maps to: an id that had to be changed (``a/b`` -> ``a_b``) gets a
+    hash of itself appended, so ``a/b`` and ``a_b`` stay two files.
+
+    >>> safe_filename("bridge"), safe_filename("../etc/passwd")
+    ('bridge', '_etc_passwd-7fef78f53440')
+    """
     name = "".join(c if c.isalnum() or c in "-_.~" else "_" for c in doc_id).strip(".")
-    return name[:200] or "_"
+    if name == doc_id and 0 < len(name) <= 200:
+        return name
+    return f"{name[:150] or '_'}-{_id_digest(doc_id)}"
+
+
+def _id_digest(doc_id: str) -> str:
+    return hashlib.sha256(doc_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]

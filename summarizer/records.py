@@ -30,6 +30,8 @@ class Record:
     # Why this document failed (None when it did not). A failed record still flows through
     # every stage untouched, so the output has exactly one record per input document.
     error: str | None = None
+    # What was doubtful but not fatal ("ingest: not UTF-8; the encoding was guessed as cp1252 ...").
+    warnings: list[str] = field(default_factory=list)
     # chunk: [start, end) character spans of sentences, their token counts, and chunks as
     # [first_sentence, end_sentence, n_tokens].
     sentences: list[list[int]] | None = None
@@ -43,6 +45,9 @@ class Record:
     summary: str | None = None
     fallback: bool = False
     trace: list[dict[str, Any]] = field(default_factory=list)
+    # summarizer run: what this record was computed from, so a rerun can tell whether it can
+    # be reused ({"content_hash", "fingerprint", "run_id"}; see summarizer/store.py).
+    run: dict[str, Any] | None = None
 
     def sentence_text(self, i: int) -> str:
         start, end = self.sentences[i]
@@ -61,7 +66,9 @@ class Record:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        # Not asdict(): it deep-copies every span list first, which took half the time of a
+        # lead3 run on a 50 MB document.
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":

@@ -87,7 +87,10 @@ def _split_long(text: str, start: int, end: int, limit: int):
         cut = text.rfind(" ", start + limit // 2, start + limit)
         if cut <= start:
             cut = start + limit
-        yield start, cut
+        piece_end = cut
+        while text[piece_end - 1].isspace():  # a run of spaces: the piece must not end on one
+            piece_end -= 1
+        yield start, piece_end
         start = cut
         while start < end and text[start].isspace():
             start += 1

@@ -18,7 +18,8 @@ registered in :data:`STAGES` under its name, built-ins and user stages alike::
 A stage takes records lazily and yields them in the same order, one out for each one in;
 it fills its own fields, appends a ``trace`` entry, and passes a record whose ``error`` is
 set through untouched. A problem with one document becomes that record's ``error``, never
-an exception that stops the batch. A pipeline (``pipelines/*.toml``) is the list of stage
+an exception that stops the batch; a doubt that does not stop it is appended to its
+``warnings`` (``"chunk: no sentence punctuation ..."``). A pipeline (``pipelines/*.toml``) is the list of stage
 names after ingest plus their settings; :func:`summarizer.pipeline.Pipeline.run` chains them.
 """
 
