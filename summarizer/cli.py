@@ -30,8 +30,14 @@ def pipeline_options(func):
         click.option("--model", "-m", default=None,
                      help="'default', a Hugging Face model id, a local model folder or a .gguf file "
                           "[default: the pipeline's generate.model]."),
-        click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [default: auto]."),
-        click.option("--dtype", default=None, help="auto, float32, bfloat16 or float16 [default: auto]."),
+        _generate_option("--device", "device", str, "auto, cpu, cuda, cuda:N or mps [default: auto]."),
+        _generate_option("--dtype", "dtype", str, "auto, float32, bfloat16 or float16 [default: auto: "
+                         "bfloat16 on CUDA, float32 on a CPU]."),
+        _generate_option("--batch-size", "batch_size", click.IntRange(min=0),
+                         "Prompts generated together [default: the pipeline's; 0 = auto: 4 on a CPU, 16 on a GPU]."),
+        _generate_option("--threads", "threads", click.IntRange(min=0),
+                         "CPU threads for the model [default: the pipeline's; 0 = auto: torch's default, "
+                         "the physical cores]."),
         click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                      help="Override a pipeline setting, e.g. --set extract.budget_tokens=300 (repeatable)."),
     ]
@@ -40,13 +46,22 @@ def pipeline_options(func):
     return func
 
 
-def _load_pipeline(pipeline, model, device, dtype, overrides):
+def _generate_option(flag: str, setting: str, kind, help: str):
+    """An option that is a shorthand for ``--set generate.<setting>=VALUE``."""
+
+    def remember(ctx: click.Context, param, value):
+        if value is not None:
+            ctx.meta.setdefault("generate_overrides", []).append(f"generate.{setting}={value}")
+        return value
+
+    return click.option(flag, type=kind, default=None, expose_value=False, callback=remember, help=help)
+
+
+def _load_pipeline(pipeline, model, overrides):
     from .pipeline import Pipeline
 
-    extra = list(overrides)
-    extra += [f"generate.device={device}"] if device else []
-    extra += [f"generate.dtype={dtype}"] if dtype else []
-    return Pipeline.load(pipeline, model=model, overrides=extra)
+    shorthand = click.get_current_context().meta.get("generate_overrides", [])
+    return Pipeline.load(pipeline, model=model, overrides=[*shorthand, *overrides])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,7 +100,7 @@ def main(quiet: bool) -> None:
 @click.option("--fail-fast", is_flag=True,
               help="Stop at the first document that fails (exit code 4); run again to continue.")
 @library_errors
-def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_field, reference_field,
+def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference_field,
         write_txt, show, force, fail_fast):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
 
@@ -99,7 +114,7 @@ def run(inputs, outdir, pipeline, model, device, dtype, overrides, limit, text_f
     from .pipeline import run_to_folder
     from .store import PARTIAL
 
-    pipe = _load_pipeline(pipeline, model, device, dtype, overrides)
+    pipe = _load_pipeline(pipeline, model, overrides)
     try:
         result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
                                reference_field=reference_field, write_txt=write_txt,
@@ -163,11 +178,11 @@ def _stage_command(name: str, summary: str):
                   help="JSONL records [default: stdout].")
     @pipeline_options
     @library_errors
-    def command(source, output, pipeline, model, device, dtype, overrides):
+    def command(source, output, pipeline, model, overrides):
         from .records import read_records, write_records
         from .stages import STAGES
 
-        pipe = _load_pipeline(pipeline, model, device, dtype, overrides)
+        pipe = _load_pipeline(pipeline, model, overrides)
         for _ in write_records(STAGES.get(name)(read_records(source), pipe.ctx), output):
             pass
 

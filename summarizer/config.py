@@ -72,7 +72,10 @@ class GenerateConfig:
     device: str = "auto"
     dtype: str = "auto"
     max_new_tokens: int = 80
-    batch_size: int = 4
+    # 0 = auto: 4 on a CPU (matrix products with many rows gain little there), 16 on a GPU.
+    batch_size: int = 0
+    # CPU threads for torch; 0 = auto (torch's default: the physical cores).
+    threads: int = 0
     # Documents read ahead and sorted by prompt length before batching; both `run` and the
     # `generate` command batch the same windows, so their outputs are identical.
     window: int = 16

@@ -25,7 +25,7 @@ from .stages import STAGES, Context, recording_errors
 def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     cfg = ctx.config.generate
     iterator = iter(records)
-    while window := list(islice(iterator, max(cfg.window, 1))):
+    while window := list(islice(iterator, max(cfg.window, cfg.batch_size, 1))):
         todo = [r for r in window if r.error is None]
         for r in todo:
             if r.prompt is None:
@@ -36,14 +36,24 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
         yield from window
 
 
+def batch_size(cfg, device) -> int:
+    """The configured batch size, or the automatic one for the device."""
+    return cfg.batch_size or (16 if str(device).startswith("cuda") else 4)
+
+
 def _generate_window(records: list[Record], ctx: Context) -> None:
     cfg = ctx.config.generate
     tokenizer, model = ctx.tokenizer, ctx.model
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+    size = batch_size(cfg, model.device)
     lengths = {id(r): len(tokenizer(r.prompt, add_special_tokens=False)["input_ids"]) for r in records}
     ordered = sorted(records, key=lambda r: lengths[id(r)], reverse=True)
     eos = _eos_ids(tokenizer, model)
-    for start in range(0, len(ordered), max(cfg.batch_size, 1)):
-        batch = ordered[start : start + cfg.batch_size]
+    for start in range(0, len(ordered), size):
+        batch = ordered[start : start + size]
         try:
             _generate_batch(batch, tokenizer, model, cfg, eos)
         except Exception:

@@ -86,3 +86,17 @@ def test_help_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     result = subprocess.run([sys.executable, "-m", "summarizer.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "run" in result.stdout
+
+
+def test_batch_size_and_threads_options(article_folder, tmp_path, tiny_model):
+    import torch
+
+    before = torch.get_num_threads()
+    result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), "--model", tiny_model,
+                     "--batch-size", "2", "--threads", "1", "--set", "generate.max_new_tokens=4"])
+    assert result.exit_code == 0, result.output
+    sizes = [t["batch_size"] for r in read_jsonl(tmp_path / "o" / "summaries.jsonl")
+             for t in r["trace"] if t["stage"] == "generate"]
+    assert sorted(sizes) == [1, 2, 2]
+    assert torch.get_num_threads() == 1
+    torch.set_num_threads(before)
