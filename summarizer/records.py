@@ -89,15 +89,21 @@ class Record:
         return record
 
 
-def read_records(stream: IO[str]) -> Iterator[Record]:
-    """Read JSONL records lazily; a malformed line is an error naming its line number."""
+def json_lines(stream: IO[str], where: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` for each non-blank JSONL line; a malformed line is an
+    :class:`InputError` naming ``where`` and the line."""
     for lineno, line in enumerate(stream, 1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            yield lineno, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"line {lineno} of the record stream is not valid JSON ({exc}).") from exc
+            raise InputError(f"{where}, line {lineno}: not valid JSON ({exc}).") from exc
+
+
+def read_records(stream: IO[str]) -> Iterator[Record]:
+    """Read JSONL records lazily; a malformed line is an error naming its line number."""
+    for _, data in json_lines(stream, "the record stream"):
         yield Record.from_dict(data)
 
 

@@ -17,7 +17,6 @@ the report prints and stores.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,15 +76,11 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError(f"{str(path)!r} does not exist or is not a file; give a JSONL file such as "
                          "OUTDIR/summaries.jsonl written by 'summarizer run'.")
+    from ..records import json_lines
+
     rows = []
     with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}, line {lineno}: not valid JSON ({exc}).") from exc
+        for lineno, row in json_lines(handle, str(path)):
             if not isinstance(row, dict) or row.get("id") in (None, ""):
                 raise InputError(f"{path}, line {lineno}: every line needs an 'id'; "
                                  f"got {sorted(row) if isinstance(row, dict) else type(row).__name__}.")
