@@ -98,6 +98,8 @@ class FilterConfig:
     steps: list[str] = field(
         default_factory=lambda: ["strip_echo", "cut_unfinished", "dedupe"]
     )
+    # low_support: a sentence needs at least this share of its content words in the source.
+    min_support: float = 0.5
     # redact_pii: redact all personal data, not only what the source does not contain.
     redact_all_pii: bool = False
     # max_length: at most this many words, in whole sentences (0: no limit).

@@ -15,6 +15,7 @@ without case (Chinese) is checked for numbers only.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
@@ -43,3 +44,38 @@ def unsupported(sentence: str, source: str, source_words: set[str] | None = None
 def source_index(source: str) -> tuple[set[str], set[str]]:
     """Precomputed word and number sets of a source, for many sentences."""
     return {w.lower() for w in _WORD.findall(source)}, numbers(source)
+
+
+def support(sentence: str, source_stems: set[str]) -> float:
+    """Share of the sentence's content words (not stop words, 3+ letters) whose stem occurs
+    in the source; 1.0 for a sentence without content words.
+
+    >>> support("The bridge opens in May.", source_stems_of("The new bridge will open in May."))
+    1.0
+    """
+    words = [w for w in _content_words(sentence)]
+    if not words:
+        return 1.0
+    return sum(_stem(w) in source_stems for w in words) / len(words)
+
+
+def source_stems_of(source: str) -> set[str]:
+    return {_stem(w) for w in _content_words(source)}
+
+
+def _content_words(text: str) -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if len(w) >= 3 and w not in ENGLISH_STOP_WORDS]
+
+
+@lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    return _stemmer().stem(word)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer()

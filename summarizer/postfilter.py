@@ -86,6 +86,25 @@ def unsupported_facts(text: str, record: Record, ctx: Context) -> tuple[str, str
     return " ".join(s for s, _ in kept), f"{len(dropped)} sentence(s) with facts not in the source dropped: {notes}"
 
 
+@FILTERS.register("low_support")
+def low_support(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+    """Drop sentences most of whose content words (stemmed, stop words aside) the source does
+    not contain: a base model's generic filler ("It is a popular destination for tourists")
+    or invented claims that carry no number or name for ``unsupported_facts`` to catch."""
+    from .facts import source_stems_of, support
+
+    stems = source_stems_of(record.text)
+    threshold = ctx.config.filter.min_support
+    kept, dropped = [], []
+    for sentence in _sentences(text):
+        score = support(sentence, stems)
+        (kept if score >= threshold else dropped).append((sentence, score))
+    if not dropped:
+        return text, None
+    notes = "; ".join(f"{s[:50]!r} ({score:.0%})" for s, score in dropped)
+    return " ".join(s for s, _ in kept), f"{len(dropped)} sentence(s) mostly not in the source dropped: {notes}"
+
+
 @FILTERS.register("redact_pii")
 def redact_pii(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
     """Replace e-mail addresses, phone, card and ID numbers and street addresses that the

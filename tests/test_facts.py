@@ -22,3 +22,13 @@ def test_first_word_of_a_sentence_is_not_taken_for_a_name():
 
 def test_text_without_case_is_checked_for_numbers():
     assert unsupported("北京下雪，气温降到5度。", "北京下雪，气温降到零下3度。") == ["5"]
+
+
+def test_support_is_the_share_of_content_words_found():
+    from summarizer.facts import source_stems_of, support
+
+    stems = source_stems_of(SOURCE)
+    assert support("Bread prices rose.", stems) == 1.0
+    assert support("It is a popular destination for tourists.", stems) == 0.0
+    assert support("Prices rose for tourists.", stems) == 2 / 3
+    assert support("It is.", stems) == 1.0

@@ -134,3 +134,16 @@ def test_adversarial_generations_end_in_a_clean_summary():
         if expected:
             assert record.summary == expected
         assert "TL;DR" not in record.summary
+
+
+def test_low_support_drops_generic_filler():
+    from summarizer.postfilter import low_support
+
+    ctx = Context(load_pipeline("default"))
+    record = record_for(None)
+    text = "The council approved a bridge. It is a popular destination for tourists and locals alike."
+    kept, note = low_support(text, record, ctx)
+    assert kept == "The council approved a bridge."
+    assert "mostly not in the source" in note
+    ctx_off = Context(load_pipeline("default", ["filter.min_support=0.0"]))
+    assert low_support(text, record, ctx_off) == (text, None)
