@@ -79,7 +79,8 @@ class GenerateConfig:
     # Documents read ahead and sorted by prompt length before batching; both `run` and the
     # `generate` command batch the same windows, so their outputs are identical.
     window: int = 16
-    stop: list[str] = field(default_factory=lambda: ["\n\n"])
+    # Strings that end a generation early (besides <eos> and max_new_tokens), e.g. ["\n\n"].
+    stop: list[str] = field(default_factory=list)
     # Decode with logits over a candidate vocabulary (the prompts' tokens, special tokens and
     # this many most frequent ids) instead of the whole vocabulary; 0 = the full, exact head.
     head_vocab: int = 0

@@ -5,9 +5,9 @@ length and batched ``generate.batch_size`` at a time, so similar lengths share a
 little padding is wasted. Batches are padded on the *left*: a decoder-only model continues
 from the last position of each row, so every prompt must end at the same position
 (right padding would make it continue from pad tokens). Decoding is greedy, hence
-deterministic; it stops at the end-of-sequence token, at any ``generate.stop`` string
-(a blank line by default: the base model's summary is one paragraph), or after
-``generate.max_new_tokens``. Records come out in their input order.
+deterministic; it stops at the end-of-sequence token (or a chat model's end-of-turn
+token), at any ``generate.stop`` string (none by default: checking them at every step costs
+time and the default model ends with ``<eos>``), or after ``generate.max_new_tokens``. Records come out in their input order.
 """
 
 from __future__ import annotations
