@@ -117,7 +117,7 @@ OPTIONS = {
     "without the candidate-vocabulary head (head_vocab=0: all 262k tokens)": ["generate.head_vocab=0"],
     "without batching (batch_size=1 instead of 4)": ["generate.batch_size=1"],
     "without the extractive budget (the whole article instead of 400 tokens)": ["extract.budget_tokens=0"],
-    "with a blank-line stop string (generate.stop; the default stops at <eos>)": ['generate.stop=["\\n\\n"]'],
+    "without the blank-line stop (generate.stop=[]: only <eos> or max_new_tokens end a summary)": ["generate.stop=[]"],
 }
 
 

@@ -6,8 +6,10 @@ little padding is wasted. Batches are padded on the *left*: a decoder-only model
 from the last position of each row, so every prompt must end at the same position
 (right padding would make it continue from pad tokens). Decoding is greedy, hence
 deterministic; it stops at the end-of-sequence token (or a chat model's end-of-turn
-token), at any ``generate.stop`` string (none by default: checking them at every step costs
-time and the default model ends with ``<eos>``), or after ``generate.max_new_tokens``. Records come out in their input order.
+token), at any ``generate.stop`` string (a blank line by default: the base model's summary is
+one paragraph, after which it starts another article), or after ``generate.max_new_tokens``.
+A stop string that is a single token is matched by its id, at no cost per step.
+Records come out in their input order.
 """
 
 from __future__ import annotations
@@ -51,11 +53,13 @@ def _generate_window(records: list[Record], ctx: Context) -> None:
     size = batch_size(cfg, model.device)
     lengths = {id(r): len(tokenizer(r.prompt, add_special_tokens=False)["input_ids"]) for r in records}
     ordered = sorted(records, key=lambda r: lengths[id(r)], reverse=True)
+    stop_ids, stop_strings = _split_stops(tokenizer, cfg.stop)
     eos = _eos_ids(tokenizer, model)
+    eos += [i for i in stop_ids if i not in eos]
     for start in range(0, len(ordered), size):
         batch = ordered[start : start + size]
         try:
-            _generate_batch(batch, tokenizer, model, cfg, eos)
+            _generate_batch(batch, tokenizer, model, cfg, eos, stop_strings)
         except Exception:
             if len(batch) == 1:
                 with recording_errors(batch[0], "generate"):
@@ -64,10 +68,10 @@ def _generate_window(records: list[Record], ctx: Context) -> None:
             # Find the document that broke the batch: the others still get their summaries.
             for record in batch:
                 with recording_errors(record, "generate"):
-                    _generate_batch([record], tokenizer, model, cfg, eos)
+                    _generate_batch([record], tokenizer, model, cfg, eos, stop_strings)
 
 
-def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int]) -> None:
+def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int], stop_strings: list[str]) -> None:
     import torch
     from transformers import GenerationConfig
 
@@ -81,7 +85,7 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int]) 
         max_new_tokens=cfg.max_new_tokens,
         do_sample=False,
         num_beams=1,
-        stop_strings=list(cfg.stop) or None,
+        stop_strings=stop_strings or None,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=eos,
     )
@@ -129,6 +133,20 @@ class _StepClock:
             self.first = time.perf_counter()
         self.steps += 1
         return scores
+
+
+def _split_stops(tokenizer, stops: list[str]) -> tuple[list[int], list[str]]:
+    """Stop strings that are one token of the vocabulary (Gemma has "\\n\\n") are matched by
+    id, like <eos>, which costs nothing; the others go to transformers' string matcher, which
+    decodes the sequences at every step (make bench measured it at 6-11% of the run)."""
+    ids, strings = [], []
+    for stop in stops:
+        pieces = tokenizer(stop, add_special_tokens=False)["input_ids"]
+        if len(pieces) == 1 and tokenizer.decode(pieces) == stop:
+            ids.append(pieces[0])
+        else:
+            strings.append(stop)
+    return ids, strings
 
 
 def _eos_ids(tokenizer, model) -> list[int]:

@@ -48,3 +48,15 @@ def test_base_model_gets_the_template_and_chat_model_the_chat_template(tiny_mode
     assert chat.prompt.endswith("<|assistant|>\n")
     assert [t for t in chat.trace if t["stage"] == "prompt"][0]["format"] == "chat"
     assert chat.summary
+
+
+def test_single_token_stop_strings_are_matched_by_id(tiny_model):
+    from summarizer.generate import _split_stops
+    from summarizer.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model)
+    single = tokenizer.decode([tokenizer("council", add_special_tokens=False)["input_ids"][0]])
+    ids, strings = _split_stops(tokenizer, [single, "zq#xv END"])
+    assert ids == tokenizer(single, add_special_tokens=False)["input_ids"]
+    assert strings == ["zq#xv END"]
+
