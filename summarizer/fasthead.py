@@ -50,7 +50,7 @@ def restricted_head(model, ids):
     import torch
 
     head = model.get_output_embeddings()
-    weight = head.weight[ids].detach()  # gathered once per batch, reused at every step
+    weight = _gather_rows(head.weight, ids)  # once per batch, reused at every step
     vocab = head.weight.shape[0]
     bias = head.bias[ids].detach() if getattr(head, "bias", None) is not None else None
 
@@ -67,6 +67,24 @@ def restricted_head(model, ids):
         yield
     finally:
         setattr(model, attribute, head)
+
+
+_BUFFERS: dict[int, object] = {}
+
+
+def _gather_rows(matrix, ids):
+    """``matrix[ids]`` written into one buffer per matrix that is reused from batch to batch:
+    a fresh 200 MB copy for every batch fragmented the heap (peak RSS +0.8 GB on 20 articles)."""
+    import torch
+
+    buffer = _BUFFERS.get(id(matrix))
+    if buffer is None or buffer.shape[0] < len(ids):
+        buffer = torch.empty((len(ids) + 8192, matrix.shape[1]), dtype=matrix.dtype, device=matrix.device)
+        _BUFFERS[id(matrix)] = buffer
+    rows = buffer[: len(ids)]
+    with torch.no_grad():
+        torch.index_select(matrix, 0, ids, out=rows)
+    return rows
 
 
 def _head_attribute(model, head) -> str:
