@@ -76,14 +76,12 @@ def unsupported_facts(text: str, record: Record, ctx: Context) -> tuple[str, str
     from .facts import source_index, unsupported
 
     words, nums = source_index(record.text)
-    kept, dropped = [], []
-    for sentence in _sentences(text):
+
+    def reason(sentence: str) -> str | None:
         missing = unsupported(sentence, record.text, words, nums)
-        (dropped if missing else kept).append((sentence, missing))
-    if not dropped:
-        return text, None
-    notes = "; ".join(f"{s[:50]!r} ({', '.join(m[:4])})" for s, m in dropped)
-    return " ".join(s for s, _ in kept), f"{len(dropped)} sentence(s) with facts not in the source dropped: {notes}"
+        return ", ".join(missing[:4]) if missing else None
+
+    return _drop_sentences(text, reason, "with facts not in the source")
 
 
 @FILTERS.register("low_support")
@@ -95,14 +93,26 @@ def low_support(text: str, record: Record, ctx: Context) -> tuple[str, str | Non
 
     stems = source_stems_of(record.text)
     threshold = ctx.config.filter.min_support
+
+    def reason(sentence: str) -> str | None:
+        score = support(sentence, stems)
+        return f"{score:.0%}" if score < threshold else None
+
+    return _drop_sentences(text, reason, "mostly not in the source")
+
+
+def _drop_sentences(text: str, reason, what: str) -> tuple[str, str | None]:
+    """Drop the sentences for which ``reason(sentence)`` gives a reason; note them all."""
     kept, dropped = [], []
     for sentence in _sentences(text):
-        score = support(sentence, stems)
-        (kept if score >= threshold else dropped).append((sentence, score))
+        why = reason(sentence)
+        if why is None:
+            kept.append(sentence)
+        else:
+            dropped.append(f"{sentence[:50]!r} ({why})")
     if not dropped:
         return text, None
-    notes = "; ".join(f"{s[:50]!r} ({score:.0%})" for s, score in dropped)
-    return " ".join(s for s, _ in kept), f"{len(dropped)} sentence(s) mostly not in the source dropped: {notes}"
+    return " ".join(kept), f"{len(dropped)} sentence(s) {what} dropped: {'; '.join(dropped)}"
 
 
 @FILTERS.register("redact_pii")
