@@ -27,6 +27,7 @@ from .stages import STAGES, Context, recording_errors
 def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     cfg = ctx.config.generate
     iterator = iter(records)
+    stops = None  # end-of-sequence ids and stop strings: looked up once, at the first window
     while window := list(islice(iterator, max(cfg.window, cfg.batch_size, 1))):
         todo = [r for r in window if r.error is None]
         for r in todo:
@@ -34,8 +35,18 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
                 r.error = "generate: the record has no prompt: run the prompt stage first"
         todo = [r for r in todo if r.error is None]
         if todo:
-            _generate_window(todo, ctx)
+            stops = stops or _stops(ctx)
+            _generate_window(todo, ctx, *stops)
         yield from window
+
+
+def _stops(ctx: Context) -> tuple[list[int], list[str]]:
+    """End-of-sequence ids (with single-token stop strings) and the remaining stop strings;
+    reading a 262k-token vocabulary is worth doing once per stage, not once per window."""
+    tokenizer, model = ctx.tokenizer, ctx.model
+    stop_ids, stop_strings = _split_stops(tokenizer, ctx.config.generate.stop)
+    eos = _eos_ids(tokenizer, model)
+    return eos + [i for i in stop_ids if i not in eos], stop_strings
 
 
 def batch_size(cfg, device) -> int:
@@ -43,7 +54,7 @@ def batch_size(cfg, device) -> int:
     return cfg.batch_size or (16 if str(device).startswith("cuda") else 4)
 
 
-def _generate_window(records: list[Record], ctx: Context) -> None:
+def _generate_window(records: list[Record], ctx: Context, eos: list[int], stop_strings: list[str]) -> None:
     cfg = ctx.config.generate
     tokenizer, model = ctx.tokenizer, ctx.model
     if cfg.threads:
@@ -53,9 +64,6 @@ def _generate_window(records: list[Record], ctx: Context) -> None:
     size = batch_size(cfg, model.device)
     lengths = {id(r): len(tokenizer(r.prompt, add_special_tokens=False)["input_ids"]) for r in records}
     ordered = sorted(records, key=lambda r: lengths[id(r)], reverse=True)
-    stop_ids, stop_strings = _split_stops(tokenizer, cfg.stop)
-    eos = _eos_ids(tokenizer, model)
-    eos += [i for i in stop_ids if i not in eos]
     for start in range(0, len(ordered), size):
         batch = ordered[start : start + size]
         try:
