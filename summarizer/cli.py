@@ -99,9 +99,16 @@ def main(quiet: bool) -> None:
               help="Recompute every document, even those an earlier run on OUTDIR already finished.")
 @click.option("--fail-fast", is_flag=True,
               help="Stop at the first document that fails (exit code 4); run again to continue.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process. ray: Ray Data, on a cluster or a local Ray instance "
+                   "(pip install 'summarizer[ray]').")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="Ray cluster to run on, e.g. 10.0.0.5:6379 or 'auto' [default: start Ray on this machine].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Ray engine: model workers, each loading the model once [default: one per GPU, or 1].")
 @library_errors
 def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference_field,
-        write_txt, show, force, fail_fast):
+        write_txt, show, force, fail_fast, engine, ray_address, workers):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
 
     A run that is stopped (Ctrl-C, kill, a crash) continues where it stopped when the same
@@ -118,7 +125,8 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
     try:
         result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
                                reference_field=reference_field, write_txt=write_txt,
-                               resume=not force, fail_fast=fail_fast)
+                               resume=not force, fail_fast=fail_fast, engine=engine,
+                               ray_address=ray_address, workers=workers)
     except KeyboardInterrupt:
         click.echo(f"\nInterrupted. Finished documents are kept in {os.path.join(outdir, PARTIAL)}; "
                    "run the same command again to continue.", err=True)

@@ -121,26 +121,46 @@ def ingest(
     raises :class:`InputError` before any document is read. Files and folders in
     ``exclude`` (``summarizer run``'s own output) are never read.
     """
+    return _records(plan(inputs, exclude), text_field, reference_field, limit)
+
+
+def plan(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[_Source]:
+    """The files (and dataset folders) to read, in reading order; nothing is read yet."""
     excluded = {os.path.realpath(p) for p in exclude}
-    sources = [source for raw in inputs for source in _plan(raw, excluded)]
-    return _records(sources, text_field, reference_field, limit)
+    return [source for raw in inputs for source in _plan(raw, excluded)]
+
+
+def read_source(source: _Source, text_field: str | None = None, reference_field: str | None = None) -> Iterator[Record]:
+    """The records of one planned source (ids as the source gives them, not yet renamed)."""
+    return _ingest_source(source, text_field, reference_field)
 
 
 def _records(sources: list[_Source], text_field: str | None, reference_field: str | None,
              limit: int | None) -> Iterator[Record]:
-    seen: Counter[str] = Counter()
+    rename = IdRenamer()
     count = 0
     for source in sources:
         for record in _ingest_source(source, text_field, reference_field):
             if limit is not None and count >= limit:
                 return
-            seen[record.id] += 1
-            if seen[record.id] > 1:
-                new_id = f"{record.id}~{seen[record.id]}"
-                log.warning("id %r occurs more than once; this one is renamed %r", record.id, new_id)
-                record.id = new_id
+            rename(record)
             count += 1
             yield record
+
+
+class IdRenamer:
+    """Gives an id seen before a new one, in reading order (``a``, ``a~2``, ``a~3``), so that
+    every record of a run has its own id (the Ray engine renames on its driver the same way)."""
+
+    def __init__(self):
+        self.seen: Counter[str] = Counter()
+
+    def __call__(self, record: Record) -> None:
+        self.seen[record.id] += 1
+        if self.seen[record.id] > 1:
+            new_id = f"{record.id}~{self.seen[record.id]}"
+            log.warning("id %r occurs more than once; this one is renamed %r", record.id, new_id)
+            record.id = new_id
 
 
 def _plan(raw: str | Path, excluded: set[str]) -> list[_Source]:

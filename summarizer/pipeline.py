@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .config import PipelineConfig, load_pipeline
+from .errors import ConfigError
 from .ingest import ingest, normalize
 from .records import Record
 from .stages import STAGES, Context
 
 log = logging.getLogger("summarizer")
+
+ENGINES = ("local", "ray")
 
 
 class Pipeline:
@@ -88,6 +91,9 @@ def run_to_folder(
     progress: bool | None = None,
     resume: bool = False,
     fail_fast: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Ingest ``inputs``, run ``pipeline`` and write ``outdir/summaries.jsonl``.
 
@@ -98,9 +104,15 @@ def run_to_folder(
     same folder and the same settings are reused, and only the rest goes through the
     pipeline: with nothing to compute, no model is loaded. With ``fail_fast`` the run stops
     at the first failed document, leaving the partial file to resume from.
-    """
-    from tqdm import tqdm
 
+    ``engine="ray"`` runs the same stages on Ray Data (:mod:`summarizer.rayengine`), on the
+    cluster at ``ray_address`` or on a local Ray instance, with ``workers`` model actors;
+    the output is the same.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; valid choices: {', '.join(ENGINES)}.")
+    if engine == "local" and (ray_address or workers):
+        raise ConfigError("--ray-address and --workers are settings of the Ray engine; add --engine ray.")
     from .store import FINAL, RunFolder
 
     if pipeline.config.uses_model:
@@ -110,12 +122,19 @@ def run_to_folder(
     outdir = Path(outdir)
     # Listing the inputs first: a missing path fails before the output folder is touched, and
     # an output folder inside an input folder is not read back as input on the next run.
-    documents = ingest(inputs, text_field, reference_field, limit, exclude=[outdir / FINAL, outdir / "txt"])
+    exclude = [outdir / FINAL, outdir / "txt"]
+    if engine == "ray":
+        from .rayengine import run_to_folder as run_on_ray
+
+        return run_on_ray(inputs, outdir, pipeline, exclude, limit=limit, text_field=text_field,
+                          reference_field=reference_field, write_txt=write_txt, progress=progress,
+                          resume=resume, fail_fast=fail_fast, address=ray_address, workers=workers)
+    documents = ingest(inputs, text_field, reference_field, limit, exclude=exclude)
     result = RunResult(output=outdir / FINAL)
     start = time.perf_counter()
     order: list[str] = []
     done: dict[str, Record] = {}
-    bar = tqdm(total=limit, unit="doc", desc="summarizing", disable=None if progress is None else not progress)
+    bar = progress_bar(limit, progress)
     with bar, RunFolder(outdir, pipeline.config.fingerprint(), resume=resume) as folder:
 
         def todo() -> Iterator[Record]:
@@ -131,25 +150,36 @@ def run_to_folder(
 
         for record in pipeline.run(todo()):
             folder.add(record)
-            done[record.id] = _light(record)
+            done[record.id] = light(record)
             bar.update()
             if fail_fast and record.error is not None:
                 result.stopped_at = done[record.id]
                 break
         if result.complete:
             folder.finalize(order)
+    return finish(result, order, done, write_txt, start)
+
+
+def progress_bar(limit: int | None, progress: bool | None):
+    from tqdm import tqdm
+
+    return tqdm(total=limit, unit="doc", desc="summarizing", disable=None if progress is None else not progress)
+
+
+def finish(result: RunResult, order: list[str], done: dict[str, Record], write_txt: bool, start: float) -> RunResult:
+    """Fill in the counts of a run (either engine) and write the .txt files if asked."""
     result.records = [done[i] for i in order if i in done]
     result.total = len(result.records)
     result.failed = sum(r.error is not None for r in result.records)
     result.fallbacks = sum(r.fallback for r in result.records)
     result.warned = sum(bool(r.warnings) for r in result.records)
     if write_txt and result.complete:
-        _write_txts(outdir / "txt", result.records)
+        _write_txts(result.output.parent / "txt", result.records)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _light(record: Record) -> Record:
+def light(record: Record) -> Record:
     """What the caller keeps in memory per document: no text, no spans."""
     return Record(id=record.id, text="", reference=record.reference, error=record.error,
                   summary=record.summary, fallback=record.fallback, warnings=list(record.warnings))

@@ -135,6 +135,11 @@ class RunFolder:
         self._chosen[record.id] = hit[0]
         return hit[1]
 
+    def reusable(self) -> set[tuple[str, str]]:
+        """(id, content hash) of every earlier record :meth:`reuse` would return: what a
+        worker elsewhere can skip without asking."""
+        return {(doc_id, digest) for doc_id, digest, fingerprint in self._finished if fingerprint == self.fingerprint}
+
     def add(self, record: Record) -> None:
         """Append a computed record to the partial file (flushed now, fsynced within a second)."""
         # backslashreplace: a lone surrogate becomes the JSON escape \udXXX, which reads back as
