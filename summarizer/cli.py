@@ -9,6 +9,7 @@ interrupted (Ctrl-C; rerun to continue).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -30,6 +31,9 @@ def pipeline_options(func):
         click.option("--model", "-m", default=None,
                      help="'default', a Hugging Face model id, a local model folder or a .gguf file "
                           "[default: the pipeline's generate.model]."),
+        click.option("--adapter", metavar="FOLDER", default=None, expose_value=False, callback=_remember_adapter,
+                     help="A fine-tuned adapter folder (written by `summarizer finetune`), merged into the model "
+                          "[default: the pipeline's generate.adapter, none]."),
         _generate_option("--device", "device", str, "auto, cpu, cuda, cuda:N or mps [default: auto]."),
         _generate_option("--dtype", "dtype", str, "auto, float32, bfloat16 or float16 [default: auto: "
                          "bfloat16 on CUDA, float32 on a CPU]."),
@@ -55,6 +59,14 @@ def _generate_option(flag: str, setting: str, kind, help: str):
         return value
 
     return click.option(flag, type=kind, default=None, expose_value=False, callback=remember, help=help)
+
+
+def _remember_adapter(ctx: click.Context, param, value):
+    """``--adapter FOLDER`` is a shorthand for ``--set generate.adapter="FOLDER"`` (quoted: a
+    path is a TOML string whatever characters it has)."""
+    if value is not None:
+        ctx.meta.setdefault("generate_overrides", []).append(f"generate.adapter={json.dumps(value)}")
+    return value
 
 
 def _load_pipeline(pipeline, model, overrides):
