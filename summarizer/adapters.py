@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,9 @@ def apply_adapter(model, adapter: str, base_spec: str):
     except ImportError as exc:
         raise ModelError("adapters need the package 'peft'; install it with 'pip install peft' (make setup does).") from exc
     try:
-        wrapped = PeftModel.from_pretrained(model, adapter, is_trainable=False)
+        with warnings.catch_warnings():  # peft asks transformers a question it has renamed
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            wrapped = PeftModel.from_pretrained(model, adapter, is_trainable=False)
         merged = wrapped.merge_and_unload()
     except (ValueError, RuntimeError, KeyError, OSError) as exc:
         hint = (f"it was trained on model {trained_on!r}: use --model {trained_on}" if trained_on

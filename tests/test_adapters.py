@@ -6,6 +6,7 @@ these tests do not depend on the fine-tuning code; tests/test_finetune.py trains
 
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def make_adapter(base: str, folder: Path, seed: int = 1, scale: float = 0.5, met
 
     model = AutoModelForCausalLM.from_pretrained(base)
     torch.manual_seed(seed)
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    with warnings.catch_warnings():  # peft asks transformers a question it has renamed
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
     with torch.no_grad():
         for name, param in peft_model.named_parameters():
             if "lora_B" in name:
