@@ -18,7 +18,7 @@ from summarizer.config import load_pipeline
 from summarizer.errors import ConfigError, ModelError
 from summarizer.pipeline import Pipeline
 
-from .conftest import build_tiny_model, read_jsonl
+from .conftest import ARTICLES, build_tiny_model, read_jsonl
 
 
 def make_adapter(base: str, folder: Path, seed: int = 1, scale: float = 0.5, metadata: bool = True, **meta) -> Path:
@@ -184,3 +184,27 @@ def test_suite_pipelines_take_an_adapter(tmp_path, tiny_adapter):
     suite_file.write_text('[datasets.d]\npath = "d.jsonl"\n[pipelines.t]\npipeline = "default"\nadapter = "nope"\n')
     with pytest.raises(ConfigError, match="pipelines.t.adapter 'nope' not found"):
         load_suite(suite_file)
+
+
+def test_one_suite_report_compares_lead3_base_and_adapter(tmp_path, tiny_model, tiny_adapter):
+    from summarizer.evaluation.suite import load_suite, run_suite
+
+    rows = [{"id": f"d{i}", "article": text, "summary": text.split(". ")[0] + "."}
+            for i, text in enumerate(sorted(ARTICLES.values()))]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = json.dumps(tiny_model)
+    (tmp_path / "s.toml").write_text(
+        'set = ["generate.max_new_tokens=8"]\n[datasets.d]\npath = "d.jsonl"\n'
+        '[pipelines.lead3]\npipeline = "lead3"\n'
+        f'[pipelines.base]\npipeline = "default"\nmodel = {model}\n'
+        f'[pipelines.tuned]\npipeline = "default"\nmodel = {model}\nadapter = {json.dumps(tiny_adapter)}\n'
+    )
+    combined = run_suite(load_suite(tmp_path / "s.toml"), tmp_path / "out", progress=False)
+    assert combined["pipelines"]["tuned"]["adapter"] == tiny_adapter
+    assert combined["pipelines"]["base"]["adapter"] is None
+    assert [s["name"] for s in combined["datasets"]["d"]["report"]["systems"]] == ["lead3", "base", "tuned"]
+    generations = {name: [r["generation"] for r in read_jsonl(tmp_path / "out" / "d" / "runs" / name / "summaries.jsonl")]
+                   for name in ("base", "tuned")}
+    assert generations["base"] != generations["tuned"]
+    assert "tuned" in (tmp_path / "out" / "d" / "report.md").read_text()
+
