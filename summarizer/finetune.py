@@ -402,6 +402,7 @@ def check_loss(model, example: dict[str, Any], tokens: int = 96) -> None:
     import torch
 
     batch = collate([{"input_ids": example["input_ids"][-tokens:], "labels": example["labels"][-tokens:]}], 0)
+    batch = {k: v.to(next(model.parameters()).device) for k, v in batch.items()}
     was_training = model.training
     model.eval()
     try:
@@ -502,6 +503,9 @@ def train_adapter(output: Path, pipe, config: FinetuneConfig, identity: dict[str
     if gen.threads:
         torch.set_num_threads(gen.threads)
     device = pick_device(gen.device)
+    if device.startswith("cuda:") and device != "cuda:0":
+        raise ConfigError(f"finetune trains on the first visible GPU, not {device}; choose the GPU with "
+                          f"CUDA_VISIBLE_DEVICES={device.split(':')[1]} and --device cuda.")
     start = time.perf_counter()
 
     # The model: the base in fp32 (a GPU trains in bf16 autocast over it), LoRA on every
@@ -514,6 +518,7 @@ def train_adapter(output: Path, pipe, config: FinetuneConfig, identity: dict[str
     with warnings.catch_warnings():  # peft asks transformers a question it has renamed
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         model = get_peft_model(base, lora)
+    model.to(device)  # where the Trainer will train it: the held-out loss runs there too
     trainable, total = model.get_nb_trainable_parameters()
     targets = sorted({name.rsplit(".", 1)[-1] for name in model.peft_config["default"].target_modules})
     log.info("LoRA r=%d on %s: %s of %s weights train (%.2f%%)", config.lora_r, ", ".join(targets),
@@ -550,6 +555,10 @@ def train_adapter(output: Path, pipe, config: FinetuneConfig, identity: dict[str
         bf16=cuda and torch.cuda.is_bf16_supported(),
         **_checkpointing_arguments(config.gradient_checkpointing),
     )
+    if args.n_gpu > 1:
+        # The target-only loss calls the model's body and head directly, which DataParallel
+        # cannot split over GPUs; one GPU trains a model of this size quickly anyway.
+        args._n_gpu = 1
     trainer = _trainer_class()(
         model=model,
         args=args,
