@@ -416,7 +416,7 @@ def check_loss(model, example: dict[str, Any], tokens: int = 96) -> None:
         raise ModelError(
             f"the target-only loss ({ours:.4f}) differs from the model's own loss ({float(own):.4f}): this model's "
             "output layer does more than a linear head with softcapping, which the fine-tuning does not reproduce; "
-            "use another model (Llama-, Gemma-, Qwen-style causal LMs work)."
+            "use another model (Llama- and Gemma-style causal LMs work)."
         )
 
 
