@@ -19,23 +19,26 @@ _PIPELINES: dict[tuple, Pipeline] = {}
 
 
 @overload
-def summarize(text: str, pipeline: str = ..., model: str | None = ..., settings: Mapping | None = ...) -> str: ...
+def summarize(text: str, pipeline: str = ..., model: str | None = ..., settings: Mapping | None = ...,
+              adapter: str | None = ...) -> str: ...
 @overload
-def summarize(text: Sequence[str], pipeline: str = ..., model: str | None = ..., settings: Mapping | None = ...) -> list[str]: ...
+def summarize(text: Sequence[str], pipeline: str = ..., model: str | None = ..., settings: Mapping | None = ...,
+              adapter: str | None = ...) -> list[str]: ...
 
 
-def summarize(text, pipeline="default", model=None, settings=None):
+def summarize(text, pipeline="default", model=None, settings=None, adapter=None):
     """Summarize one text (returns a string) or a list of texts (returns a list).
 
     ``pipeline`` is a built-in pipeline name or a .toml path, ``model`` any model spec
-    (``default``, a Hugging Face id, a folder, a .gguf file) and ``settings`` overrides such
+    (``default``, a Hugging Face id, a folder, a .gguf file, a fine-tuned adapter folder),
+    ``adapter`` a folder written by ``summarizer finetune`` and ``settings`` overrides such
     as ``{"extract.budget_tokens": 300}``. A document that cannot be summarized (an empty
     text) raises :class:`~summarizer.errors.SummarizerError` naming it.
     """
     overrides = tuple(f"{key}={_toml(value)}" for key, value in sorted((settings or {}).items()))
-    key = (pipeline, model, overrides)
+    key = (pipeline, model, overrides, adapter)
     if key not in _PIPELINES:
-        _PIPELINES[key] = Pipeline.load(pipeline, model=model, overrides=overrides)
+        _PIPELINES[key] = Pipeline.load(pipeline, model=model, overrides=overrides, adapter=adapter)
     single = isinstance(text, str)
     texts = [text] if single else list(text)
     if not all(isinstance(t, str) for t in texts):

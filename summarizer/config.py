@@ -69,6 +69,9 @@ class PromptConfig:
 @dataclass
 class GenerateConfig:
     model: str = "default"
+    # A LoRA adapter folder written by `summarizer finetune`, merged into the model at load
+    # time ("" = none). A model spec that is itself an adapter folder works too.
+    adapter: str = ""
     device: str = "auto"
     dtype: str = "auto"
     max_new_tokens: int = 80
@@ -139,8 +142,17 @@ class PipelineConfig:
         return dataclasses.asdict(self)
 
     def fingerprint(self) -> str:
-        """A short hash of every setting, to tell whether two runs used the same pipeline."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """A short hash of every setting, to tell whether two runs used the same pipeline.
+        With a fine-tuned adapter the digest of its weights counts too, so an adapter folder
+        trained again under the same name is not mistaken for the old one."""
+        data = self.to_dict()
+        if self.uses_model:
+            from .adapters import identity
+
+            weights = identity(self.generate.model, self.generate.adapter)
+            if weights is not None:
+                data["adapter_weights"] = weights
+        blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -83,11 +83,9 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int], 
     import torch
     from transformers import GenerationConfig
 
-    # A chat template already starts with the BOS token; a plain prompt needs it added.
-    bos = tokenizer.bos_token or ""
-    add_special = not (bos and batch[0].prompt.startswith(bos))
     encoded = tokenizer(
-        [r.prompt for r in batch], return_tensors="pt", padding=True, add_special_tokens=add_special
+        [r.prompt for r in batch], return_tensors="pt", padding=True,
+        add_special_tokens=_adds_special_tokens(tokenizer, batch[0].prompt),
     ).to(model.device)
     generation_config = GenerationConfig(
         max_new_tokens=cfg.max_new_tokens,
@@ -126,6 +124,18 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int], 
             batch_decode_seconds=round(seconds - prefill, 4),
             batch_decode_steps=clock.steps,
         )
+
+
+def _adds_special_tokens(tokenizer, prompt: str) -> bool:
+    # A chat template already starts with the BOS token; a plain prompt needs it added.
+    bos = tokenizer.bos_token or ""
+    return not (bos and prompt.startswith(bos))
+
+
+def encode_prompt(tokenizer, prompt: str) -> list[int]:
+    """The token ids of one prompt, exactly as a batch here encodes it (without padding);
+    fine-tuning trains on these."""
+    return tokenizer(prompt, add_special_tokens=_adds_special_tokens(tokenizer, prompt))["input_ids"]
 
 
 class _StepClock:

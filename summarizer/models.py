@@ -10,6 +10,9 @@
 - a path to a ``.gguf`` file: converted and cached the same way.
 - a local model folder (``config.json`` + weights, as written by ``save_pretrained``).
 - a Hugging Face model id (``org/name``), fetched by transformers when there is a network.
+- a fine-tuned adapter folder (written by ``summarizer finetune``): its base model with the
+  adapter merged in (see :mod:`summarizer.adapters`). ``--adapter FOLDER`` (the setting
+  ``generate.adapter``) applies an adapter to any ``--model``.
 
 The cache is ``$SUMMARIZER_CACHE`` (default ``~/.cache/summarizer``). A conversion is
 built in a temporary folder and renamed into place, under a file lock, so two processes
@@ -30,6 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from .adapters import (METADATA, PEFT_CONFIG, apply_adapter, check_folder, is_adapter_folder, split_spec,
+                       weights_digest)
 from .errors import ModelError
 
 log = logging.getLogger("summarizer")
@@ -52,12 +57,19 @@ def resolve(spec: str) -> str:
     Converts (once) when the spec is ``default`` or a ``.gguf`` file."""
     if spec == "default":
         return str(prepare_default())
+    if is_adapter_folder(spec):  # a fine-tuned adapter stands for its base model here
+        return resolve(split_spec(spec)[0])
     path = Path(spec).expanduser()
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
             raise ModelError(f"model file {spec!r} does not exist; give the path of an existing .gguf file.")
         return str(prepare_gguf(path))
     if path.is_dir():
+        if (path / PEFT_CONFIG).is_file() and not (path / "config.json").is_file():
+            raise ModelError(
+                f"model folder {spec!r} is an adapter without {METADATA}, so its base model is unknown; "
+                f"give the base model and the adapter: --model BASE --adapter {spec}."
+            )
         if not (path / "config.json").is_file():
             raise ModelError(
                 f"model folder {spec!r} has no config.json; give a folder written by save_pretrained "
@@ -154,8 +166,19 @@ def convert_gguf(gguf: Path, out: Path) -> None:
     tokenizer.save_pretrained(str(out))
 
 
+def check(spec: str, adapter: str | None = None) -> None:
+    """Raise :class:`ModelError` now (before any document is read) if ``spec`` or
+    ``adapter`` cannot be used; loads nothing."""
+    base, folder = split_spec(spec, adapter)
+    resolve(base)
+    if folder:
+        check_folder(folder)
+
+
 @lru_cache(maxsize=None)
 def load_tokenizer(spec: str):
+    """The tokenizer of ``spec`` (of its base model for an adapter folder: adapters do not
+    change the vocabulary)."""
     from transformers import AutoTokenizer
 
     location = resolve(spec)
@@ -199,33 +222,45 @@ def pick_dtype(dtype: str, device: str):
     return torch.float32
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto"):
-    """Load (once per process) the causal LM for ``spec`` on the chosen device and dtype."""
-    # One cache key however the arguments are passed (lru_cache keys differ for keywords).
-    return _load_model(spec, device, dtype)
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", adapter: str | None = None):
+    """Load (once per process) the causal LM for ``spec`` on the chosen device and dtype,
+    with the LoRA ``adapter`` folder merged in when one is given (or when ``spec`` is an
+    adapter folder)."""
+    base, folder = split_spec(spec, adapter)
+    # One cache key however the arguments are passed (lru_cache keys differ for keywords); an
+    # adapter trained again into the same folder is a new key (its weights' digest).
+    return _load_model(base, device, dtype, folder, weights_digest(folder) if folder else None)
 
 
 @lru_cache(maxsize=4)
-def _load_model(spec: str, device: str, dtype: str):
-    from transformers import AutoModelForCausalLM
-
-    location = resolve(spec)
+def _load_model(spec: str, device: str, dtype: str, adapter: str = "", digest: str | None = None):
     chosen_device = pick_device(device)
     chosen_dtype = pick_dtype(dtype, chosen_device)
     start = time.perf_counter()
+    # A fresh copy of the base, never the cached one: merging an adapter changes the weights.
+    model = load_base_model(spec, chosen_dtype)
+    if adapter:
+        model = apply_adapter(model, adapter, spec)
+    model.to(chosen_device).eval()
+    log.info(
+        "Loaded model %s%s (%s, %s) in %.1f s", spec, f" + adapter {adapter}" if adapter else "", chosen_device,
+        str(chosen_dtype).replace("torch.", ""), time.perf_counter() - start,
+    )
+    return model
+
+
+def load_base_model(spec: str, dtype):
+    """A new instance of the model ``spec`` (not cached), on the CPU, in ``dtype``."""
+    from transformers import AutoModelForCausalLM
+
+    location = resolve(spec)
     try:
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=chosen_dtype, trust_remote_code=False)
+        return AutoModelForCausalLM.from_pretrained(location, dtype=dtype, trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise ModelError(
             f"could not load model {spec!r}: {exc}. Without a network only 'default', local folders "
             "and .gguf files can be loaded."
         ) from exc
-    model.to(chosen_device).eval()
-    log.info(
-        "Loaded model %s (%s, %s) in %.1f s", spec, chosen_device, str(chosen_dtype).replace("torch.", ""),
-        time.perf_counter() - start,
-    )
-    return model
 
 
 def is_chat_model(spec: str, tokenizer) -> bool:
@@ -234,5 +269,7 @@ def is_chat_model(spec: str, tokenizer) -> bool:
     (``-it``, ``instruct``, ``chat``)."""
     if not getattr(tokenizer, "chat_template", None):
         return False
+    if is_adapter_folder(spec):  # judged by its base model's name
+        spec = split_spec(spec)[0]
     name = getattr(tokenizer, "name_or_path", "") or spec
     return bool(_CHAT_NAME.search(spec) or _CHAT_NAME.search(str(name)))

@@ -36,12 +36,21 @@ class Pipeline:
         self.ctx = Context(config)
 
     @classmethod
-    def load(cls, pipeline: str = "default", model: str | None = None, overrides: Sequence[str] = ()) -> "Pipeline":
+    def load(cls, pipeline: str = "default", model: str | None = None, overrides: Sequence[str] = (),
+             adapter: str | None = None) -> "Pipeline":
         """A built-in pipeline by name (or a .toml path), with ``--set``-style overrides;
-        ``model`` replaces the pipeline's ``generate.model``."""
+        ``model`` replaces the pipeline's ``generate.model`` and ``adapter`` (a folder written
+        by ``summarizer finetune``) its ``generate.adapter``."""
         config = load_pipeline(pipeline, overrides)
         if model:
             config.generate.model = model
+        if adapter:
+            config.generate.adapter = str(adapter)
+        if config.uses_model:
+            from .adapters import pipeline_mismatches
+
+            for difference in pipeline_mismatches(config):
+                log.warning("The adapter was trained with other prompt settings (%s); its gain may be lost.", difference)
         return cls(config)
 
     def run(self, records: Iterable[Record]) -> Iterator[Record]:
@@ -116,9 +125,10 @@ def run_to_folder(
     from .store import FINAL, RunFolder
 
     if pipeline.config.uses_model:
-        from .models import resolve
+        from .models import check
 
-        resolve(pipeline.config.generate.model)  # a wrong model spec fails now, not after ingest
+        # A wrong model spec or adapter folder fails now, not after ingest.
+        check(pipeline.config.generate.model, pipeline.config.generate.adapter)
     outdir = Path(outdir)
     # Listing the inputs first: a missing path fails before the output folder is touched, and
     # an output folder inside an input folder is not read back as input on the next run.

@@ -57,7 +57,7 @@ class Context:
         from .models import load_model
 
         gen = self.config.generate
-        return load_model(gen.model, device=gen.device, dtype=gen.dtype)
+        return load_model(gen.model, device=gen.device, dtype=gen.dtype, adapter=gen.adapter)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if self.config.chunk.tokenizer == "model":

@@ -26,7 +26,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_model(folder: Path, chat: bool = False, init_range: float = 0.02) -> Path:
+def build_tiny_model(folder: Path, chat: bool = False, init_std: float = 0.02) -> Path:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -48,7 +48,7 @@ def build_tiny_model(folder: Path, chat: bool = False, init_range: float = 0.02)
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, initializer_range=init_range,
+        pad_token_id=tokenizer.pad_token_id, initializer_range=init_std,
     )
     model = LlamaForCausalLM(config)
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,6 +61,13 @@ def build_tiny_model(folder: Path, chat: bool = False, init_range: float = 0.02)
 def tiny_model(tmp_path_factory) -> str:
     """Path of a tiny base model folder."""
     return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-base"))
+
+
+@pytest.fixture(scope="session")
+def tiny_trainable_model(tmp_path_factory) -> str:
+    """A tiny base model with larger random weights: with the default 0.02 its logits are
+    nearly uniform and fine-tuning only its projections (LoRA) can barely move the loss."""
+    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-trainable", init_std=0.2))
 
 
 @pytest.fixture(scope="session")

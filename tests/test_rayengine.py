@@ -32,7 +32,7 @@ def local_ray():
 def lively_model(tmp_path_factory) -> str:
     """A tiny model with large random weights: unlike the usual tiny one, what it writes
     depends on the prompt (and would show any difference in batching)."""
-    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "lively", init_range=0.3))
+    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "lively", init_std=0.3))
 
 
 @pytest.fixture

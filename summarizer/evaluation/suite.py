@@ -20,6 +20,9 @@ A suite file (TOML)::
     pipeline = "default"
     model = "default"                    # optional: any --model spec
     set = ["generate.max_new_tokens=48"] # optional, after the suite's own
+    [pipelines.finetuned]
+    pipeline = "default"
+    adapter = "../build/adapter"         # optional: a `summarizer finetune` folder (path as for datasets)
 
 ``pipelines = ["lead3", "extractive"]`` is short for tables naming built-ins. Unknown keys
 are errors that list the valid ones. :func:`run_suite` loads each pipeline once, runs it on
@@ -59,6 +62,8 @@ class PipelineSpec:
     pipeline: str
     model: str | None = None
     set: list[str] = field(default_factory=list)
+    # A fine-tuned adapter folder (summarizer finetune), merged into the model.
+    adapter: str | None = None
 
 
 @dataclass
@@ -159,10 +164,14 @@ def load_suite(path: str | Path) -> Suite:
         pipeline = _typed(table.get("pipeline", name), str, f"{where}: pipelines.{name}.pipeline")
         if pipeline.endswith(".toml"):
             pipeline = str(resolve_path(pipeline, suite_dir, f"{where}: pipelines.{name}.pipeline"))
+        adapter = _optional_str(table, "adapter", f"{where}: pipelines.{name}")
+        if adapter is not None:
+            adapter = str(resolve_path(adapter, suite_dir, f"{where}: pipelines.{name}.adapter"))
         pipelines.append(PipelineSpec(
             name=name, pipeline=pipeline,
             model=_optional_str(table, "model", f"{where}: pipelines.{name}"),
             set=list(_typed(table.get("set", []), list, f"{where}: pipelines.{name}.set")),
+            adapter=adapter,
         ))
     return Suite(
         name=path.stem,
@@ -192,7 +201,8 @@ def run_suite(suite: Suite, outdir: str | Path, limit: int | None = None, progre
     outdir = Path(outdir)
     # Loaded once, before any work, so that a bad setting fails at once; the model itself
     # loads on first use and is cached for the whole process.
-    pipes = {spec.name: Pipeline.load(spec.pipeline, model=spec.model, overrides=[*suite.set, *spec.set])
+    pipes = {spec.name: Pipeline.load(spec.pipeline, model=spec.model, overrides=[*suite.set, *spec.set],
+                                      adapter=spec.adapter)
              for spec in suite.pipelines}
     combined: dict[str, Any] = {
         "suite": suite.name,
@@ -227,7 +237,9 @@ def run_suite(suite: Suite, outdir: str | Path, limit: int | None = None, progre
 def _pipeline_entry(spec: PipelineSpec, pipe, suite: Suite) -> dict[str, Any]:
     config = pipe.config
     return {"pipeline": spec.pipeline, "fingerprint": config.fingerprint(),
-            "model": config.generate.model if config.uses_model else None, "set": [*suite.set, *spec.set]}
+            "model": config.generate.model if config.uses_model else None,
+            "adapter": (config.generate.adapter or None) if config.uses_model else None,
+            "set": [*suite.set, *spec.set]}
 
 
 def _index_entry(dataset: str, report: dict[str, Any], runs: dict[str, Any]) -> dict[str, Any]:
