@@ -26,10 +26,12 @@ eval: setup
 	$(BIN)/summarizer eval-suite eval/news.toml -o build/eval
 
 # Speed against a naive transformers loop (ratios in one process), then a 200,000-word document
-# through the default and long pipelines. Figures in build/bench/*.json.
+# through the default and long pipelines, then the Ray engine against the local one. Figures in
+# build/bench/*.json.
 bench: setup
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/long_document.py
+	$(BIN)/python bench/ray_scaling.py
 
 # The fine-tuning experiment (bench/finetune_news.py): split CNN/DM and XSum dev into training
 # pairs and the last 100 of each, LoRA-fine-tune the default model for one epoch, then one report
