@@ -106,6 +106,8 @@ def main(quiet: bool) -> None:
 @click.option("--text-field", default=None, help="Table column holding the text [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding a reference summary [default: auto-detected].")
 @click.option("--txt", "write_txt", is_flag=True, help="Also write one OUTDIR/txt/<id>.txt per summary.")
+@click.option("--parquet", "parquet_rows", type=click.IntRange(min=1), default=None, metavar="ROWS",
+              help="Also write OUTDIR/parquet/part-NNNNN.parquet shards of ROWS records each.")
 @click.option("--show", is_flag=True, help="Print every summary when done.")
 @click.option("--force", is_flag=True,
               help="Recompute every document, even those an earlier run on OUTDIR already finished.")
@@ -120,7 +122,7 @@ def main(quiet: bool) -> None:
               help="Ray engine: model workers, each loading the model once [default: one per GPU, or 1].")
 @library_errors
 def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference_field,
-        write_txt, show, force, fail_fast, engine, ray_address, workers):
+        write_txt, parquet_rows, show, force, fail_fast, engine, ray_address, workers):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
 
     A run that is stopped (Ctrl-C, kill, a crash) continues where it stopped when the same
@@ -136,7 +138,7 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
     pipe = _load_pipeline(pipeline, model, overrides)
     try:
         result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
-                               reference_field=reference_field, write_txt=write_txt,
+                               reference_field=reference_field, write_txt=write_txt, parquet_rows=parquet_rows or 0,
                                resume=not force, fail_fast=fail_fast, engine=engine,
                                ray_address=ray_address, workers=workers)
     except KeyboardInterrupt:

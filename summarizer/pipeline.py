@@ -97,6 +97,7 @@ def run_to_folder(
     text_field: str | None = None,
     reference_field: str | None = None,
     write_txt: bool = False,
+    parquet_rows: int = 0,
     progress: bool | None = None,
     resume: bool = False,
     fail_fast: bool = False,
@@ -114,7 +115,8 @@ def run_to_folder(
     pipeline: with nothing to compute, no model is loaded. With ``fail_fast`` the run stops
     at the first failed document, leaving the partial file to resume from.
 
-    ``engine="ray"`` runs the same stages on Ray Data (:mod:`summarizer.rayengine`), on the
+    ``parquet_rows`` > 0 also writes ``outdir/parquet/part-NNNNN.parquet``, that many records
+    per shard. ``engine="ray"`` runs the same stages on Ray Data (:mod:`summarizer.rayengine`), on the
     cluster at ``ray_address`` or on a local Ray instance, with ``workers`` model actors;
     the output is the same.
     """
@@ -137,7 +139,8 @@ def run_to_folder(
         from .rayengine import run_to_folder as run_on_ray
 
         return run_on_ray(inputs, outdir, pipeline, exclude, limit=limit, text_field=text_field,
-                          reference_field=reference_field, write_txt=write_txt, progress=progress,
+                          reference_field=reference_field, write_txt=write_txt, parquet_rows=parquet_rows,
+                          progress=progress,
                           resume=resume, fail_fast=fail_fast, address=ray_address, workers=workers)
     documents = ingest(inputs, text_field, reference_field, limit, exclude=exclude)
     result = RunResult(output=outdir / FINAL)
@@ -167,7 +170,7 @@ def run_to_folder(
                 break
         if result.complete:
             folder.finalize(order)
-    return finish(result, order, done, write_txt, start)
+    return finish(result, order, done, write_txt, start, parquet_rows)
 
 
 def progress_bar(limit: int | None, progress: bool | None):
@@ -176,8 +179,9 @@ def progress_bar(limit: int | None, progress: bool | None):
     return tqdm(total=limit, unit="doc", desc="summarizing", disable=None if progress is None else not progress)
 
 
-def finish(result: RunResult, order: list[str], done: dict[str, Record], write_txt: bool, start: float) -> RunResult:
-    """Fill in the counts of a run (either engine) and write the .txt files if asked."""
+def finish(result: RunResult, order: list[str], done: dict[str, Record], write_txt: bool, start: float,
+           parquet_rows: int = 0) -> RunResult:
+    """Fill in the counts of a run (either engine); write the .txt files and Parquet shards if asked."""
     result.records = [done[i] for i in order if i in done]
     result.total = len(result.records)
     result.failed = sum(r.error is not None for r in result.records)
@@ -185,6 +189,10 @@ def finish(result: RunResult, order: list[str], done: dict[str, Record], write_t
     result.warned = sum(bool(r.warnings) for r in result.records)
     if write_txt and result.complete:
         _write_txts(result.output.parent / "txt", result.records)
+    if parquet_rows and result.complete:
+        from .store import write_parquet_shards
+
+        write_parquet_shards(result.output, result.output.parent / "parquet", parquet_rows)
     result.seconds = time.perf_counter() - start
     return result
 

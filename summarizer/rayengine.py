@@ -298,7 +298,8 @@ def iter_records(ds) -> Iterator[tuple[Record, bool]]:
 
 
 def run_to_folder(inputs, outdir: Path, pipeline, exclude, limit=None, text_field=None, reference_field=None,
-                  write_txt=False, progress=None, resume=False, fail_fast=False, address=None, workers=None):
+                  write_txt=False, parquet_rows=0, progress=None, resume=False, fail_fast=False, address=None,
+                  workers=None):
     """:func:`summarizer.pipeline.run_to_folder` on Ray: same folder, same records, same order."""
     from .ingest import IdRenamer, plan
     from .pipeline import RunResult, finish, light, progress_bar
@@ -349,7 +350,7 @@ def run_to_folder(inputs, outdir: Path, pipeline, exclude, limit=None, text_fiel
                         break
         if result.complete:
             folder.finalize(order)
-    return finish(result, order, done, write_txt, begin)
+    return finish(result, order, done, write_txt, begin, parquet_rows)
 
 
 class _library_errors:

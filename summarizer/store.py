@@ -233,3 +233,48 @@ def _fsync_folder(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# Columns of the Parquet shards: the record's fields a reader of summaries wants, flat; the
+# nested ones (meta, warnings, trace) as JSON text, so every shard has one schema.
+SHARD_COLUMNS = ("id", "summary", "fallback", "error", "reference", "generation")
+SHARD_JSON_COLUMNS = ("meta", "warnings", "trace")
+
+
+def write_parquet_shards(final: Path, folder: Path, rows_per_shard: int) -> list[Path]:
+    """Write the records of ``final`` (summaries.jsonl) to ``folder/part-00000.parquet``, ...,
+    ``rows_per_shard`` each, in input order, reading it line by line. The folder is
+    replaced as a whole (built beside it, then renamed), like the final file."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.bool_() if c == "fallback" else pa.string()) for c in SHARD_COLUMNS]
+                       + [(c, pa.string()) for c in SHARD_JSON_COLUMNS])
+    building = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    paths: list[Path] = []
+    rows: list[dict] = []
+
+    def flush() -> None:
+        path = building / f"part-{len(paths):05d}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+        paths.append(folder / path.name)
+        rows.clear()
+
+    with final.open(encoding="utf-8") as lines:
+        for line in lines:
+            data = json.loads(line)
+            row = {c: data.get(c) for c in SHARD_COLUMNS}
+            row["fallback"] = bool(row["fallback"])
+            row.update({c: json.dumps(data.get(c), ensure_ascii=False) for c in SHARD_JSON_COLUMNS})
+            rows.append(row)
+            if len(rows) == rows_per_shard:
+                flush()
+    if rows or not paths:
+        flush()
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(building, folder)
+    return paths

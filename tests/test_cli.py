@@ -36,6 +36,27 @@ def test_run_table_with_limit_and_references(tmp_path):
     assert [(r["id"], r["reference"]) for r in records] == [("d0", "S0."), ("d1", "S1."), ("d2", "S2.")]
 
 
+def test_parquet_shards_hold_the_records_in_order(article_folder, tmp_path):
+    import pandas as pd
+
+    (article_folder / "empty.txt").write_text("")
+    out = tmp_path / "out"
+    result = invoke(["run", str(article_folder), "-o", str(out), "--pipeline", "lead3", "--parquet", "3"])
+    assert result.exit_code == 3, result.output  # the empty file failed; the shards are written anyway
+    shards = sorted((out / "parquet").iterdir())
+    assert [p.name for p in shards] == ["part-00000.parquet", "part-00001.parquet"]
+    table = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    records = read_jsonl(out / "summaries.jsonl")
+    assert list(table["id"]) == [r["id"] for r in records] == ["bridge", "empty", "flood", "market"]
+    assert list(table["summary"].fillna("")) == [r["summary"] or "" for r in records]
+    assert table["error"][1].startswith("ingest: ") and not table["fallback"].any()
+    assert json.loads(table["meta"][0])["source"].endswith("bridge.txt")
+    # A second run replaces the shards as a whole.
+    (article_folder / "empty.txt").unlink()
+    assert invoke(["run", str(article_folder), "-o", str(out), "-p", "lead3", "--parquet", "10"]).exit_code == 0
+    assert [p.name for p in (out / "parquet").iterdir()] == ["part-00000.parquet"]
+
+
 def test_failed_documents_give_exit_code_3_and_are_listed(article_folder, tmp_path):
     (article_folder / "empty.txt").write_text("")
     result = CliRunner().invoke(main, ["run", str(article_folder), "-o", str(tmp_path / "o"), "-p", "lead3"])

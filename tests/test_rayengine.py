@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -61,13 +62,15 @@ def test_ray_engine_gives_the_local_engines_summaries(local_ray, twenty_document
     assert local.total == 20 and local.failed == 1  # the empty file
     settings = [arg for setting in SETTINGS for arg in ("--set", setting)]
     result = CliRunner().invoke(main, ["run", str(twenty_documents), "-o", str(tmp_path / "ray"), "--model", lively_model,
-                                       "--engine", "ray", "--workers", "2", *settings])
+                                       "--engine", "ray", "--workers", "2", "--parquet", "8", *settings])
     assert result.exit_code == 3, result.output  # finished, one document failed
     assert "20 document(s)" in result.output and "1 failed" in result.output
     expected = _summaries(tmp_path / "local" / "summaries.jsonl")
     assert _summaries(tmp_path / "ray" / "summaries.jsonl") == expected
     assert sum(bool(s) for _, _, s, _, _ in expected) == 19
     assert len({generation for _, generation, _, _, _ in expected}) >= 10  # the model's output varies
+    shards = sorted((tmp_path / "ray" / "parquet").iterdir())
+    assert len(shards) == 3 and sum(pq.read_metadata(p).num_rows for p in shards) == 20
     # Records carry the same trace of stages.
     ray_record = read_jsonl(tmp_path / "ray" / "summaries.jsonl")[0]
     assert [t["stage"] for t in ray_record["trace"]] == ["chunk", "extract", "prompt", "generate", "filter"]
