@@ -28,7 +28,7 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     cfg = ctx.config.generate
     iterator = iter(records)
     stops = None  # end-of-sequence ids and stop strings: looked up once, at the first window
-    while window := list(islice(iterator, max(cfg.window, cfg.batch_size, 1))):
+    while window := list(islice(iterator, window_size(cfg))):
         todo = [r for r in window if r.error is None]
         for r in todo:
             if r.prompt is None:
@@ -38,6 +38,14 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
             stops = stops or _stops(ctx)
             _generate_window(todo, ctx, *stops)
         yield from window
+
+
+generate.uses_model = True  # the Ray engine runs it in its model actors
+
+
+def window_size(cfg) -> int:
+    """Documents read, sorted and batched together (the Ray engine cuts its blocks to this)."""
+    return max(cfg.window, cfg.batch_size, 1)
 
 
 def _stops(ctx: Context) -> tuple[list[int], list[str]]:

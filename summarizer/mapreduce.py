@@ -86,3 +86,4 @@ def _opening(record: Record, budget: int) -> list[int]:
 
 
 map_reduce = STAGES.register("map_reduce")(per_record("map_reduce", map_reduce_record))
+map_reduce.uses_model = True  # the Ray engine runs it in its model actors

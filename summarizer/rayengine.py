@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -38,8 +39,6 @@ from .stages import STAGES, Context, recording_errors
 
 log = logging.getLogger("summarizer")
 
-# Stages that call the model: they run in the actor pool, which loads it once per actor.
-MODEL_STAGES = {"generate", "map_reduce"}
 # Logical CPUs asked for by a task of the light CPU stages (reading, extracting, filtering):
 # the generation actors must leave room for them, or Ray Data would wait for ever.
 CPU_STAGE_CPUS = 0.5
@@ -84,7 +83,9 @@ def split_stages(stages: Sequence[str]) -> tuple[list[str], list[str], list[str]
 
 
 def _uses_model(name: str) -> bool:
-    return name in MODEL_STAGES or getattr(STAGES.get(name), "uses_model", False)
+    """Stages that call the model say so (``stage.uses_model = True``): they run in the actor
+    pool, which loads the model once per actor."""
+    return getattr(STAGES.get(name), "uses_model", False)
 
 
 # --- What runs in the workers -------------------------------------------------------------
@@ -119,8 +120,9 @@ def _apply(stages: Sequence[tuple[str, Callable]], batch: dict, ctx: Context) ->
                 if record.error is None:
                     with recording_errors(record, "+".join(name for name, _ in stages)):
                         raise
-        done_by_id = {id(r): r for r in done}
-        records = [done_by_id.get(id(r), r) for r in records]
+        # A stage yields one record per record, in order: put them back between the skipped ones.
+        finished = iter(done)
+        records = [r if s else next(finished) for r, s in zip(records, skip)]
     return _rows(records, skip)
 
 
@@ -210,8 +212,8 @@ def plan_workers(ray, workers: int | None, config) -> tuple[int, dict, int]:
     """How many generation actors, the resources each asks Ray for, and the CPU threads each
     gives torch.
 
-    Local: the machine's cores are shared out among the actors, less what the light CPU
-    stages need; with GPUs in the cluster, one GPU per actor and one actor per GPU.
+    Without GPUs the cluster's cores are shared out among the actors as torch threads; with
+    GPUs, one GPU per actor and one actor per GPU.
     """
     resources = ray.cluster_resources()
     cpus, gpus = float(resources.get("CPU", 1)), int(resources.get("GPU", 0))
@@ -258,6 +260,8 @@ def build_dataset(ray, ds, pipeline, workers: int | None = None):
     from ``ds``, a dataset of ingested ones."""
     from ray.data import ActorPoolStrategy
 
+    from .generate import window_size
+
     _data_context()
     config = pipeline.config
     before, model, after = split_stages(config.stages)
@@ -269,7 +273,7 @@ def build_dataset(ray, ds, pipeline, workers: int | None = None):
         ds = ds.map_batches(_CPUStages(config, before), batch_size=max(config.generate.window, 1),
                             num_cpus=CPU_STAGE_CPUS)
     if model:
-        window = max(config.generate.window, config.generate.batch_size, 1)
+        window = window_size(config.generate)
         # Blocks of exactly one window (the last may be shorter): the actors see the windows the
         # local generate stage would, so they batch, and therefore decode, alike.
         ds = ds.repartition(target_num_rows_per_block=window, strict=True)
@@ -353,18 +357,16 @@ def run_to_folder(inputs, outdir: Path, pipeline, exclude, limit=None, text_fiel
     return finish(result, order, done, write_txt, begin, parquet_rows)
 
 
-class _library_errors:
+@contextmanager
+def _library_errors():
     """Re-raise the library error behind a Ray task failure, so the CLI shows its message."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        cause = exc
-        seen = set()
+    try:
+        yield
+    except Exception as exc:
+        cause, seen = exc, set()
         while cause is not None and id(cause) not in seen:
             if isinstance(cause, SummarizerError) and cause is not exc:
-                raise type(cause)(str(cause)) from None
+                raise cause from None
             seen.add(id(cause))
             cause = getattr(cause, "cause", None) or cause.__cause__
-        return False
+        raise

@@ -21,6 +21,8 @@ set through untouched. A problem with one document becomes that record's ``error
 an exception that stops the batch; a doubt that does not stop it is appended to its
 ``warnings`` (``"chunk: no sentence punctuation ..."``). A pipeline (``pipelines/*.toml``) is the list of stage
 names after ingest plus their settings; :func:`summarizer.pipeline.Pipeline.run` chains them.
+A stage that calls ``ctx.model`` sets ``stage.uses_model = True`` (the Ray engine runs such
+stages in the actors that hold the model).
 """
 
 from __future__ import annotations
