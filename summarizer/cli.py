@@ -35,10 +35,10 @@ def pipeline_options(func):
                      help="A fine-tuned adapter folder (written by `summarizer finetune`), merged into the model "
                           "[default: the pipeline's generate.adapter, none]."),
         _generate_option("--device", "device", str, "auto, cpu, cuda, cuda:N or mps [default: auto]."),
-        _generate_option("--dtype", "dtype", str, "auto, float32, bfloat16 or float16 [default: auto: "
-                         "bfloat16 on CUDA, float32 on a CPU]."),
+        _generate_option("--dtype", "dtype", str, "auto, float32, mixed (bf16 matrix products, fp32 "
+                         "elsewhere), bfloat16 or float16 [default: auto: bfloat16 on CUDA, float32 on a CPU]."),
         _generate_option("--batch-size", "batch_size", click.IntRange(min=0),
-                         "Prompts generated together [default: the pipeline's; 0 = auto: 4 on a CPU, 16 on a GPU]."),
+                         "Prompts generated together [default: the pipeline's; 0 = auto: 16 on a CPU, 32 on a GPU]."),
         _generate_option("--threads", "threads", click.IntRange(min=0),
                          "CPU threads for the model [default: the pipeline's; 0 = auto: torch's default, "
                          "the physical cores]."),

@@ -75,7 +75,8 @@ class GenerateConfig:
     device: str = "auto"
     dtype: str = "auto"
     max_new_tokens: int = 80
-    # 0 = auto: 4 on a CPU (matrix products with many rows gain little there), 16 on a GPU.
+    # 0 = auto: 16 on a CPU, 32 on a GPU (make bench: a CPU decoding step costs about the
+    # same for 4 rows as for 1, so rows are nearly free up to ~16).
     batch_size: int = 0
     # CPU threads for torch; 0 = auto (torch's default: the physical cores).
     threads: int = 0
@@ -87,6 +88,20 @@ class GenerateConfig:
     # Decode with logits over a candidate vocabulary (the prompts' tokens, special tokens and
     # this many most frequent ids) instead of the whole vocabulary; 0 = the full, exact head.
     head_vocab: int = 0
+    # "fast": this package's greedy loop (finished rows leave the batch; prompt lookup);
+    # "transformers": the model's own `generate` (same tokens, slower on a CPU).
+    decoder: str = "fast"
+    # Prompt lookup (fast decoder): tokens proposed per step from the prompt, verified in one
+    # forward pass, so the output is unchanged; 0 = off.
+    lookup_tokens: int = 0
+    # Added to the logit of every token of the prompt (the extracted source): favours the
+    # article's words where the model hesitates (0 = off; see summarizer/steering.py).
+    copy_bias: float = 0.0
+    # A summary never repeats one of its own n-grams of this length (0 = off; the prompt's
+    # n-grams may be copied).
+    no_repeat_ngram: int = 0
+    # No end of summary (end token, stop strings of one token) before this many new tokens.
+    min_new_tokens: int = 0
 
 
 @dataclass

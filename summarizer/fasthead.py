@@ -45,18 +45,30 @@ def _fixed_candidates(tokenizer, size: int) -> list[int]:
 
 
 @contextmanager
-def restricted_head(model, ids):
-    """Within the block, ``model``'s output layer computes logits for ``ids`` only."""
+def restricted_head(model, ids, compact: bool = False):
+    """Within the block, ``model``'s output layer computes logits for ``ids`` only: as a
+    full-width row where every other token has the lowest score, or, with ``compact``, as
+    ``len(ids)`` columns (column ``j`` is token ``ids[j]``; cheaper for a caller that maps
+    them back itself, like :mod:`summarizer.decode`)."""
     import torch
 
     head = model.get_output_embeddings()
-    weight = _gather_rows(head.weight, ids)  # once per batch, reused at every step
+    # The candidates start with every id below `size`: those rows are a view of the matrix
+    # (no copy); only the others (prompt words, single characters) are gathered.
+    prefix = int((ids == torch.arange(len(ids), device=ids.device)).sum())
+    low = head.weight[:prefix]
+    extra = _gather_rows(head.weight, ids[prefix:])  # once per batch, reused at every step
     vocab = head.weight.shape[0]
     bias = head.bias[ids].detach() if getattr(head, "bias", None) is not None else None
 
     class SubsetHead(torch.nn.Module):
         def forward(self, hidden):
-            logits = torch.nn.functional.linear(hidden, weight, bias)
+            logits = torch.cat([torch.nn.functional.linear(hidden, low),
+                                torch.nn.functional.linear(hidden, extra)], dim=-1)
+            if bias is not None:
+                logits = logits + bias
+            if compact:
+                return logits
             full = logits.new_full((*logits.shape[:-1], vocab), torch.finfo(logits.dtype).min)
             full[..., ids] = logits
             return full
@@ -74,16 +86,19 @@ _BUFFERS: dict[int, object] = {}
 
 def _gather_rows(matrix, ids):
     """``matrix[ids]`` written into one buffer per matrix that is reused from batch to batch:
-    a fresh 200 MB copy for every batch fragmented the heap (peak RSS +0.8 GB on 20 articles)."""
+    a fresh copy for every batch fragmented the heap (peak RSS +0.8 GB on 20 articles, when
+    the copy held all 65k candidates)."""
     import torch
 
     buffer = _BUFFERS.get(id(matrix))
-    if buffer is None or buffer.shape[0] < len(ids):
-        buffer = torch.empty((len(ids) + 8192, matrix.shape[1]), dtype=matrix.dtype, device=matrix.device)
-        _BUFFERS[id(matrix)] = buffer
-    rows = buffer[: len(ids)]
-    with torch.no_grad():
-        torch.index_select(matrix, 0, ids, out=rows)
+    # A normal tensor, not an inference tensor, even when made under inference_mode: it is
+    # written again later, perhaps outside inference_mode, which inference tensors refuse.
+    with torch.inference_mode(False), torch.no_grad():
+        if buffer is None or buffer.shape[0] < len(ids):
+            buffer = torch.empty((len(ids) + 8192, matrix.shape[1]), dtype=matrix.dtype, device=matrix.device)
+            _BUFFERS[id(matrix)] = buffer
+        rows = buffer[: len(ids)]
+        torch.index_select(matrix, 0, ids.clone(), out=rows)
     return rows
 
 

@@ -40,7 +40,7 @@ from .errors import ModelError
 log = logging.getLogger("summarizer")
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+DTYPES = ("auto", "float32", "mixed", "bfloat16", "float16")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CHAT_NAME = re.compile(r"(?i)(instruct|chat|[-_]it\b|[-_]it[-_])")
 # Files in a converted folder that prove the conversion finished (written last, renamed with it).
@@ -212,6 +212,8 @@ def pick_dtype(dtype: str, device: str):
 
     if dtype not in DTYPES:
         raise ModelError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}.")
+    if dtype == "mixed":
+        return torch.float32  # loaded in fp32; the matrix products are switched afterwards
     if dtype != "auto":
         return getattr(torch, dtype)
     if device.startswith("cuda"):
@@ -241,12 +243,45 @@ def _load_model(spec: str, device: str, dtype: str, adapter: str = "", digest: s
     model = load_base_model(spec, chosen_dtype)
     if adapter:
         model = apply_adapter(model, adapter, spec)
+    if dtype == "mixed":
+        bf16_matrix_products(model)
     model.to(chosen_device).eval()
     log.info(
         "Loaded model %s%s (%s, %s) in %.1f s", spec, f" + adapter {adapter}" if adapter else "", chosen_device,
         str(chosen_dtype).replace("torch.", ""), time.perf_counter() - start,
     )
     return model
+
+
+def bf16_matrix_products(model) -> int:
+    """Turn the model's linear layers (all but the output layer, which is tied to the
+    embeddings) into bf16 matrix products with fp32 inputs and outputs: weights stored in
+    bf16 (half the memory), activations rounded to bf16 only inside the product, everything
+    else (residual stream, norms, attention, output head) left in fp32. CPUs with AMX or
+    AVX512-BF16 multiply bf16 about 4x faster than fp32; a model wholly in bf16 loses more
+    quality (measured by ``make bench``). Returns the number of layers switched."""
+    import torch
+
+    class BF16Linear(torch.nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.in_features, self.out_features = linear.in_features, linear.out_features
+            self.weight = torch.nn.Parameter(linear.weight.detach().to(torch.bfloat16), requires_grad=False)
+            bias = linear.bias
+            self.bias = None if bias is None else torch.nn.Parameter(bias.detach().to(torch.bfloat16),
+                                                                       requires_grad=False)
+
+        def forward(self, x):
+            return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
+
+    head = model.get_output_embeddings()
+    switched = 0
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear) and child is not head:
+                setattr(module, name, BF16Linear(child))
+                switched += 1
+    return switched
 
 
 def load_base_model(spec: str, dtype):

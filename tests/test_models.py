@@ -91,9 +91,10 @@ def test_device_and_dtype_choices():
     assert models.pick_device("cpu") == "cpu"
     assert models.pick_dtype("auto", "cpu") == torch.float32
     assert models.pick_dtype("bfloat16", "cpu") == torch.bfloat16
+    assert models.pick_dtype("mixed", "cpu") == torch.float32  # loaded in fp32, products switched after
     with pytest.raises(ModelError, match="valid choices: auto, cpu, cuda, mps"):
         models.pick_device("tpu")
-    with pytest.raises(ModelError, match="valid choices: auto, float32, bfloat16, float16"):
+    with pytest.raises(ModelError, match="valid choices: auto, float32, mixed, bfloat16, float16"):
         models.pick_dtype("int3", "cpu")
 
 

@@ -1,0 +1,204 @@
+"""Greedy decoding of a left-padded batch, written for a CPU's cost profile.
+
+transformers' ``generate`` is general (sampling, beams, processors, streaming); for plain
+greedy decoding on a CPU three things it does cost more than the model's own step:
+
+- every row stays in the batch until the last one finishes, so a batch whose summaries
+  end at 20, 25 and 60 tokens pays 60 steps for all of them. Here a finished row leaves the
+  batch and the key/value cache at once (the cache keeps its other rows as they were);
+- every step builds, processes and searches logits over the whole vocabulary (262,144 for
+  Gemma), even when the head computes only a candidate subset. Here the subset's logits are
+  searched directly and mapped back to token ids;
+- a stop string is checked on decoded text; here single-token stops are ids.
+
+And one thing it cannot do for a batch: **prompt lookup**. A summary copies phrases of its
+source, so after each step the loop looks for the row's last ``lookup_ngram`` tokens in its
+own prompt and proposes the ``lookup_tokens`` tokens that followed them there. One forward
+pass over the proposal scores every proposed position at once; the row keeps the proposed
+tokens up to the first one greedy decoding would not have picked, plus greedy's own pick
+there. Greedy output is therefore the same token for token; only the number of passes
+falls. On a CPU a pass over 5 tokens costs little more than a pass over one (the step is
+dominated by per-operation overhead, not arithmetic). Rows of a batch keep different
+numbers of tokens: the positions a row rejected stay in the cache, hidden by the attention
+mask, and each row's position ids count only what it kept, so every row sees exactly the
+sequence it would see alone.
+
+The result is token for token what ``generate`` (greedy) returns, up to floating-point
+rounding differences between batch shapes; ``make bench`` counts identical summaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Decoded:
+    tokens: list[list[int]]  # per row: the new tokens, including a final end/stop token
+    passes: int = 0  # forward passes after the prompt pass
+    proposed: int = 0  # tokens proposed by prompt lookup
+    accepted: int = 0  # of which greedy decoding agreed with
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    rows_per_pass: list[int] = field(default_factory=list)
+
+
+def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: list[int],
+           head_ids=None, lookup_tokens: int = 0, lookup_ngram: int = 2, stopped=None,
+           prefill_tokens: int = 0, steer=None) -> Decoded:
+    """Greedy continuation of each row of a left-padded batch.
+
+    ``head_ids``: when the model's output layer computes logits only for these (sorted) token
+    ids (see :mod:`summarizer.fasthead`), column ``j`` of the logits is token ``head_ids[j]``.
+    ``lookup_tokens``: tokens proposed per pass by prompt lookup (0: off).
+    ``prefill_tokens``: the prompt pass reads this many tokens (all rows) at a time; 0: all.
+    ``steer``: a :class:`summarizer.steering.Steering` (copy bias, no repeated n-grams) applied
+    to every step's scores; prompt lookup is off with it (its proposals are verified against
+    unadjusted scores).
+    ``stopped(tokens)``: also ends a row (multi-token stop strings), checked after each token.
+    """
+    import time
+
+    import torch
+
+    start = time.perf_counter()
+    rows = input_ids.shape[0]
+    device = input_ids.device
+    stop_ids = set(stop_ids)
+    if steer:
+        lookup_tokens = 0
+    if lookup_tokens:
+        indexes = [_NgramIndex(input_ids[i][attention_mask[i].bool()].tolist(), lookup_ngram) for i in range(rows)]
+    # Rejected proposals stay in the cache as hidden slots. With sliding-window attention
+    # (Gemma: 512) the window counts slots, so proposals stop before they could push a real
+    # token out of it.
+    window = getattr(model.config, "sliding_window", None) or float("inf")
+    out = Decoded(tokens=[[] for _ in range(rows)])
+
+    def pick(logits):
+        best = logits.argmax(-1)
+        return head_ids[best] if head_ids is not None else best
+
+    mask = attention_mask.clone()
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    # The prompt pass in slices of about `prefill_tokens` tokens (all rows together): the
+    # activations of a whole 16 x 450-token batch at once raised peak memory by ~0.5 GB.
+    length = input_ids.shape[1]
+    piece = max(1, prefill_tokens // rows) if prefill_tokens else length
+    cache = None
+    for begin in range(0, length, piece):
+        end = min(begin + piece, length)
+        result = model(input_ids=input_ids[:, begin:end], attention_mask=mask[:, :end],
+                       position_ids=positions[:, begin:end], use_cache=True, logits_to_keep=1,
+                       **_cache_argument(model, cache))
+        cache = _returned_cache(result)
+    next_positions = positions[:, -1] + 1
+    active = list(range(rows))  # batch row -> original row
+    logits = result.logits[:, -1]
+    chosen = pick(steer(logits, active, out.tokens) if steer else logits)  # one token per row
+    out.prefill_seconds = time.perf_counter() - start
+
+    while True:
+        # Take the chosen tokens; a row is done at a stop token or at the length limit.
+        keep = []
+        for slot, row in enumerate(active):
+            new = chosen[slot] if chosen.dim() > 1 else chosen[slot : slot + 1]
+            new = new[new >= 0].tolist()
+            tokens = out.tokens[row]
+            finished = False
+            for token in new:
+                tokens.append(token)
+                if token in stop_ids or len(tokens) >= max_new_tokens or (stopped and stopped(tokens)):
+                    finished = True
+                    break
+            if not finished:
+                keep.append(slot)
+        if not keep:
+            break
+        if len(keep) < len(active):
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask, next_positions = mask[index], next_positions[index]
+            active = [active[slot] for slot in keep]
+
+        last = torch.tensor([[out.tokens[row][-1]] for row in active], device=device)
+        drafts = None
+        # Room for the proposal and every plain step still possible, inside the window.
+        room = mask.shape[1] + 1 + lookup_tokens + max_new_tokens - min(len(out.tokens[r]) for r in active)
+        if lookup_tokens and room <= window:
+            drafts = _drafts(indexes, out.tokens, active, lookup_tokens, lookup_ngram, device)
+        step = last if drafts is None else torch.cat([last, drafts], dim=1)
+        width = step.shape[1]
+        valid = torch.ones((len(active), width), dtype=mask.dtype, device=device)
+        mask = torch.cat([mask, valid], dim=1)
+        step_positions = next_positions[:, None] + torch.arange(width, device=device)
+        result = model(input_ids=step, attention_mask=mask, position_ids=step_positions,
+                       use_cache=True, logits_to_keep=width, **_cache_argument(model, cache))
+        out.passes += 1
+        out.rows_per_pass.append(len(active))
+        if drafts is None:
+            logits = result.logits[:, -1]
+            chosen = pick(steer(logits, active, out.tokens) if steer else logits)
+            next_positions = next_positions + 1
+            continue
+        greedy_picks = pick(result.logits)  # (rows, width): greedy's token after each input
+        # Keep the proposal up to its first disagreement with greedy, then greedy's own token.
+        agree = (greedy_picks[:, :-1] == drafts).long().cumprod(dim=1)
+        taken = agree.sum(dim=1)  # proposed tokens kept, per row
+        out.proposed += int(drafts.numel())
+        out.accepted += int(taken.sum())
+        # Tokens kept: drafts[:taken] then greedy_picks[taken]; the rest is marked -1.
+        columns = torch.arange(width, device=device)[None, :]
+        chosen = torch.where(columns < taken[:, None], torch.cat([drafts, drafts[:, :1]], dim=1), -1)
+        chosen.scatter_(1, taken[:, None], greedy_picks.gather(1, taken[:, None]))
+        # Cache entries past what a row kept (its rejected proposals) are hidden from now on.
+        kept_inputs = columns <= taken[:, None]  # the last token plus the accepted proposals
+        mask[:, -width:] = kept_inputs.to(mask.dtype)
+        next_positions = next_positions + taken + 1
+        # A stop token among the accepted proposals ends the row there (handled above).
+    out.decode_seconds = time.perf_counter() - start - out.prefill_seconds
+    return out
+
+
+def _cache_argument(model, cache) -> dict:
+    # transformers 5 renamed `past_key_values` to `cache` (the old name warns); 4.56 knows only the old.
+    import inspect
+
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return {name: cache} if cache is not None else {}
+
+
+def _returned_cache(result):
+    cache = getattr(result, "cache", None)
+    return cache if cache is not None else result.past_key_values
+
+
+class _NgramIndex:
+    """Where each ``n``-gram of a prompt last occurs (with at least one token after it)."""
+
+    def __init__(self, prompt: list[int], n: int):
+        self.prompt, self.n = prompt, n
+        self.last = {tuple(prompt[i : i + n]): i + n for i in range(len(prompt) - n)}
+
+    def after(self, context: list[int], size: int) -> list[int]:
+        follow = self.last.get(tuple(context[-self.n :]))
+        return [] if follow is None else self.prompt[follow : follow + size]
+
+
+def _drafts(indexes, generated, active, size: int, ngram: int, device):
+    """Per active row, the tokens that followed the latest occurrence in its prompt of its
+    last ``ngram`` tokens, at most ``size``; None when no row has any. Shorter proposals are
+    padded with their row's last token: a little compute, never a wrong token (greedy
+    verifies every proposed token)."""
+    import torch
+
+    proposals = []
+    for row in active:
+        index = indexes[row]
+        context = generated[row] if len(generated[row]) >= ngram else index.prompt + generated[row]
+        proposals.append(index.after(context, size))
+    width = max(len(p) for p in proposals)
+    if not width:
+        return None
+    padded = [p + [generated[row][-1]] * (width - len(p)) for p, row in zip(proposals, active)]
+    return torch.tensor(padded, device=device)
