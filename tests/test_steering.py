@@ -81,3 +81,13 @@ def test_no_end_before_the_minimum_length(tiny_model):
     assert len(early.tokens[0]) < 6
     assert len(late.tokens[0]) >= 6
     assert not set(late.tokens[0][:5]) & set(stops)
+
+
+def test_copy_bias_lifts_stop_tokens_too_so_summaries_still_end():
+    input_ids = torch.tensor([[0, 5, 6, 7], [5, 5, 8, 9]])
+    mask = torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]])
+    steer = Steering(input_ids, mask, copy_bias=3.0, vocab_size=12, stop_ids=[1, 11])
+    out = steer(torch.zeros(2, 12), [0, 1], [[], []])
+    assert out[0].nonzero().flatten().tolist() == [1, 5, 6, 7, 11]  # the pad (0) is not the source
+    assert out[1].nonzero().flatten().tolist() == [1, 5, 8, 9, 11]
+    assert set(out[out != 0].tolist()) == {3.0}
