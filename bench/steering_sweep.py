@@ -27,8 +27,8 @@ SETTINGS = {
     for name, bias, ngram in [
         ("no steering", 0, 0),
         ("copy_bias=1", 1, 0),
-        ("copy_bias=2", 2, 0),
-        ("copy_bias=4", 4, 0),  # the default
+        ("copy_bias=2", 2, 0),  # the default
+        ("copy_bias=4", 4, 0),
         ("no_repeat_ngram=3", 0, 3),
     ]
 }

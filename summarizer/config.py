@@ -102,6 +102,9 @@ class GenerateConfig:
     no_repeat_ngram: int = 0
     # No end of summary (end token, stop strings of one token) before this many new tokens.
     min_new_tokens: int = 0
+    # Fast decoder: a row ends once its last this-many tokens repeat an n-gram it already
+    # generated (a loop; the dedupe filter would drop the repeat anyway); 0 = off.
+    loop_ngram: int = 0
 
 
 @dataclass

@@ -41,11 +41,12 @@ class Decoded:
     prefill_seconds: float = 0.0
     decode_seconds: float = 0.0
     rows_per_pass: list[int] = field(default_factory=list)
+    loops: int = 0  # rows ended because they began to repeat themselves (loop_ngram)
 
 
 def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: list[int],
            head_ids=None, lookup_tokens: int = 0, lookup_ngram: int = 2, stopped=None,
-           prefill_tokens: int = 0, steer=None) -> Decoded:
+           prefill_tokens: int = 0, steer=None, loop_ngram: int = 0) -> Decoded:
     """Greedy continuation of each row of a left-padded batch.
 
     ``head_ids``: when the model's output layer computes logits only for these (sorted) token
@@ -55,6 +56,9 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
     ``steer``: a :class:`summarizer.steering.Steering` (copy bias, no repeated n-grams) applied
     to every step's scores; prompt lookup is off with it (its proposals are verified against
     unadjusted scores).
+    ``loop_ngram``: a row also ends when its last ``loop_ngram`` tokens already occurred in
+    what it generated: it has started to repeat itself, and what follows would be the
+    repetition that the ``dedupe`` filter removes anyway (0: off).
     ``stopped(tokens)``: also ends a row (multi-token stop strings), checked after each token.
     """
     import time
@@ -74,6 +78,7 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
     # token out of it.
     window = getattr(model.config, "sliding_window", None) or float("inf")
     out = Decoded(tokens=[[] for _ in range(rows)])
+    seen: list[set] = [set() for _ in range(rows)]  # each row's generated n-grams (loop_ngram)
 
     def pick(logits):
         best = logits.argmax(-1)
@@ -111,6 +116,13 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
                 if token in stop_ids or len(tokens) >= max_new_tokens or (stopped and stopped(tokens)):
                     finished = True
                     break
+                if loop_ngram and len(tokens) >= loop_ngram:
+                    gram = tuple(tokens[-loop_ngram:])
+                    if gram in seen[row]:
+                        out.loops += 1
+                        finished = True
+                        break
+                    seen[row].add(gram)
             if not finished:
                 keep.append(slot)
         if not keep:

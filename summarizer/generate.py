@@ -156,7 +156,7 @@ def _fast(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
 
     decoded = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=cfg.max_new_tokens,
                      stop_ids=eos, head_ids=head_ids, lookup_tokens=cfg.lookup_tokens, stopped=stopped,
-                     prefill_tokens=PREFILL_TOKENS, steer=steer)
+                     prefill_tokens=PREFILL_TOKENS, steer=steer, loop_ngram=cfg.loop_ngram)
     timing = {"prefill": decoded.prefill_seconds, "decode": decoded.decode_seconds,
               "passes": decoded.passes, "accepted": decoded.accepted}
     return decoded.tokens, timing
@@ -179,9 +179,10 @@ def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, s
         from .steering import as_logits_processor
 
         processors.append(as_logits_processor(steer, encoded["input_ids"].shape[1]))
+    criteria = [_LoopStop(cfg.loop_ngram, encoded["input_ids"].shape[1])] if cfg.loop_ngram else []
     start = time.perf_counter()
     output = model.generate(**encoded, generation_config=generation_config, tokenizer=tokenizer,
-                            logits_processor=processors)
+                            logits_processor=processors, stopping_criteria=criteria)
     seconds = time.perf_counter() - start
     prefill = (clock.first - start) if clock.first else seconds
     new = output[:, encoded["input_ids"].shape[1]:]
@@ -210,6 +211,24 @@ def encode_prompt(tokenizer, prompt: str) -> list[int]:
     """The token ids of one prompt, exactly as a batch here encodes it (without padding);
     fine-tuning trains on these."""
     return tokenizer(prompt, add_special_tokens=_adds_special_tokens(tokenizer, prompt))["input_ids"]
+
+
+class _LoopStop:
+    """transformers' counterpart of the fast decoder's ``loop_ngram``: a row is done once its
+    last ``n`` new tokens already occurred among its new tokens."""
+
+    def __init__(self, n: int, prompt_length: int):
+        self.n, self.prompt_length = n, prompt_length
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        done = []
+        for row in input_ids[:, self.prompt_length:].tolist():
+            last = tuple(row[-self.n:])
+            earlier = {tuple(row[i : i + self.n]) for i in range(len(row) - self.n)}
+            done.append(len(row) > self.n and last in earlier)
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 class _StepClock:

@@ -91,3 +91,22 @@ def test_copy_bias_lifts_stop_tokens_too_so_summaries_still_end():
     assert out[0].nonzero().flatten().tolist() == [1, 5, 6, 7, 11]  # the pad (0) is not the source
     assert out[1].nonzero().flatten().tolist() == [1, 5, 8, 9, 11]
     assert set(out[out != 0].tolist()) == {3.0}
+
+
+def test_a_looping_row_ends_at_its_first_repeat_in_both_decoders(tiny_model):
+    tokenizer, model = load_tokenizer(tiny_model), load_model(tiny_model)
+    encoded = tokenizer(["The council approved the new bridge"], return_tensors="pt")
+    with torch.inference_mode():
+        plain = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=30, stop_ids=[2])
+        cut = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=30, stop_ids=[2],
+                     loop_ngram=3)
+    grams = ngrams(cut.tokens[0], 3)
+    assert cut.loops == 1 and grams[-1] in grams[:-1] and len(set(grams[:-1])) == len(grams) - 1
+    assert cut.tokens[0] == plain.tokens[0][:len(cut.tokens[0])] and len(cut.tokens[0]) < 30
+
+    def run(*overrides):
+        pipe = Pipeline.load("default", overrides=[f"generate.model={tiny_model!r}", "generate.max_new_tokens=30",
+                                                   "generate.loop_ngram=3", *overrides])
+        return [r.generation for r in pipe.run([Record(id=k, text=v) for k, v in ARTICLES.items()])]
+
+    assert run() == run("generate.decoder=transformers")
