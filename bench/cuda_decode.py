@@ -72,7 +72,7 @@ def frequent_token(model, ids, mask, max_new: int) -> int:
 def run_both(model, ids, mask, max_new: int, stop: list[int], sync) -> dict:
     import torch
 
-    from summarizer.decode import greedy
+    from summarizer.decode import greedy, until_stop
 
     with torch.inference_mode():
         for _ in range(2):  # warm-up: kernels, allocator
@@ -87,14 +87,7 @@ def run_both(model, ids, mask, max_new: int, stop: list[int], sync) -> dict:
         fast = greedy(model, ids, mask, max_new_tokens=max_new, stop_ids=stop)
         sync()
         fast_seconds = time.perf_counter() - start
-    reference = []
-    for row in out[:, ids.shape[1]:].tolist():
-        kept = []
-        for token in row:
-            kept.append(token)
-            if token in stop:
-                break
-        reference.append(kept)
+    reference = [until_stop(row, stop) for row in out[:, ids.shape[1]:].tolist()]
     new_tokens = sum(len(t) for t in fast.tokens)
     return {
         "rows": ids.shape[0],

@@ -78,7 +78,7 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
     # token out of it.
     window = getattr(model.config, "sliding_window", None) or float("inf")
     out = Decoded(tokens=[[] for _ in range(rows)])
-    seen: list[set] = [set() for _ in range(rows)]  # each row's generated n-grams (loop_ngram)
+    cache_name = _cache_name(model)
 
     def pick(logits):
         best = logits.argmax(-1)
@@ -95,7 +95,7 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
         end = min(begin + piece, length)
         result = model(input_ids=input_ids[:, begin:end], attention_mask=mask[:, :end],
                        position_ids=positions[:, begin:end], use_cache=True, logits_to_keep=1,
-                       **_cache_argument(model, cache))
+                       **({cache_name: cache} if cache is not None else {}))
         cache = _returned_cache(result)
     next_positions = positions[:, -1] + 1
     active = list(range(rows))  # batch row -> original row
@@ -116,13 +116,10 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
                 if token in stop_ids or len(tokens) >= max_new_tokens or (stopped and stopped(tokens)):
                     finished = True
                     break
-                if loop_ngram and len(tokens) >= loop_ngram:
-                    gram = tuple(tokens[-loop_ngram:])
-                    if gram in seen[row]:
-                        out.loops += 1
-                        finished = True
-                        break
-                    seen[row].add(gram)
+                if loop_ngram and ends_in_repeat(tokens, loop_ngram):
+                    out.loops += 1
+                    finished = True
+                    break
             if not finished:
                 keep.append(slot)
         if not keep:
@@ -145,7 +142,7 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
         mask = torch.cat([mask, valid], dim=1)
         step_positions = next_positions[:, None] + torch.arange(width, device=device)
         result = model(input_ids=step, attention_mask=mask, position_ids=step_positions,
-                       use_cache=True, logits_to_keep=width, **_cache_argument(model, cache))
+                       use_cache=True, logits_to_keep=width, **{cache_name: cache})
         out.passes += 1
         out.rows_per_pass.append(len(active))
         if drafts is None:
@@ -172,12 +169,27 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
     return out
 
 
-def _cache_argument(model, cache) -> dict:
+def _cache_name(model) -> str:
     # transformers 5 renamed `past_key_values` to `cache` (the old name warns); 4.56 knows only the old.
     import inspect
 
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    return {name: cache} if cache is not None else {}
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def ends_in_repeat(tokens: list[int], n: int) -> bool:
+    """Whether the last ``n`` tokens already occurred earlier in ``tokens`` (a loop has begun)."""
+    if len(tokens) <= n:
+        return False
+    last = tuple(tokens[-n:])
+    return any(tuple(tokens[i : i + n]) == last for i in range(len(tokens) - n))
+
+
+def until_stop(tokens: list[int], stop_ids) -> list[int]:
+    """``tokens`` up to and including the first stop token (how both decoders report a row)."""
+    for index, token in enumerate(tokens):
+        if token in stop_ids:
+            return tokens[: index + 1]
+    return list(tokens)
 
 
 def _returned_cache(result):

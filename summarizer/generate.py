@@ -38,6 +38,10 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     if cfg.decoder not in DECODERS:
         raise ConfigError(f"generate.decoder = {cfg.decoder!r} is not known; valid choices: "
                           f"{', '.join(DECODERS)} (e.g. --set generate.decoder=fast).")
+    for name in ("lookup_tokens", "no_repeat_ngram", "min_new_tokens", "loop_ngram"):
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"generate.{name} = {getattr(cfg, name)} must be 0 (off) or more "
+                              f"(e.g. --set generate.{name}=0).")
     iterator = iter(records)
     stops = None  # end-of-sequence ids and stop strings: looked up once, at the first window
     while window := list(islice(iterator, window_size(cfg))):
@@ -165,6 +169,8 @@ def _fast(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
 def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
     from transformers import GenerationConfig
 
+    from .decode import until_stop
+
     generation_config = GenerationConfig(
         max_new_tokens=cfg.max_new_tokens,
         do_sample=False,
@@ -185,16 +191,11 @@ def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, s
                             logits_processor=processors, stopping_criteria=criteria)
     seconds = time.perf_counter() - start
     prefill = (clock.first - start) if clock.first else seconds
-    new = output[:, encoded["input_ids"].shape[1]:]
     pad = tokenizer.pad_token_id
-    # generate pads finished rows; their tokens end at the first end token
+    # generate pads finished rows (also those a stopping criterion ended, after any end token)
     tokens = []
-    for row in new.tolist():
-        kept = []
-        for token in row:
-            kept.append(token)
-            if token in eos:
-                break
+    for row in output[:, encoded["input_ids"].shape[1]:].tolist():
+        kept = until_stop(row, eos)
         while kept and kept[-1] == pad and pad not in eos:
             kept.pop()
         tokens.append(kept)
@@ -223,11 +224,9 @@ class _LoopStop:
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        done = []
-        for row in input_ids[:, self.prompt_length:].tolist():
-            last = tuple(row[-self.n:])
-            earlier = {tuple(row[i : i + self.n]) for i in range(len(row) - self.n)}
-            done.append(len(row) > self.n and last in earlier)
+        from .decode import ends_in_repeat
+
+        done = [ends_in_repeat(row, self.n) for row in input_ids[:, self.prompt_length:].tolist()]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from summarizer.decode import _NgramIndex, greedy
+from summarizer.decode import _NgramIndex, greedy, until_stop
 from summarizer.fasthead import candidate_ids, restricted_head
 from summarizer.models import bf16_matrix_products, load_model, load_tokenizer
 from summarizer.pipeline import Pipeline
@@ -26,15 +26,7 @@ def hf_greedy(model, encoded, max_new_tokens, stop_ids, pad):
     with torch.inference_mode():
         out = model.generate(**encoded, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
                              eos_token_id=stop_ids, pad_token_id=pad)
-    rows = []
-    for row in out[:, encoded["input_ids"].shape[1]:].tolist():
-        kept = []
-        for token in row:
-            kept.append(token)
-            if token in stop_ids:
-                break
-        rows.append(kept)
-    return rows
+    return [until_stop(row, stop_ids) for row in out[:, encoded["input_ids"].shape[1]:].tolist()]
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +145,11 @@ def test_mixed_precision_switches_the_linear_layers_but_not_the_head(tiny_model)
     assert mixed.dtype == torch.float32
     assert not torch.equal(mixed, exact)
     assert torch.allclose(mixed, exact, atol=0.05)
+
+
+def test_negative_decoding_settings_are_refused(tiny_model):
+    from summarizer.errors import ConfigError
+
+    pipe = Pipeline.load("default", overrides=[f"generate.model={tiny_model!r}", "generate.loop_ngram=-2"])
+    with pytest.raises(ConfigError, match="generate.loop_ngram = -2 must be 0 \\(off\\) or more"):
+        list(pipe.run([Record(id="a", text="Some text here. More text.")]))
