@@ -117,13 +117,15 @@ OPTIONS = {
     "the model's own generate() instead of the fast decoder (generate.decoder=transformers)":
         ["generate.decoder=transformers"],
     "without batching (batch_size=1 instead of 16)": ["generate.batch_size=1"],
-    "batch_size=4 (the earlier default) instead of 16": ["generate.batch_size=4"],
     "without the candidate-vocabulary head (head_vocab=0: all 262k tokens)": ["generate.head_vocab=0"],
     "without the extractive budget (the whole article instead of 400 tokens)": ["extract.budget_tokens=0"],
-    "without the blank-line stop (generate.stop=[]: only <eos> or max_new_tokens end a summary)": ["generate.stop=[]"],
-    "with prompt lookup (generate.lookup_tokens=4; off by default)": ["generate.lookup_tokens=4"],
+    "without the stops at the summary's end (no blank-line, sentence-count or loop stop)":
+        ["generate.stop=[]", "generate.max_sentences=0", "generate.loop_ngram=0"],
+    "without reading the few-shot examples once per batch (generate.share_prefix=0)": ["generate.share_prefix=0"],
+    "zero-shot TL;DR prompt, 64 tokens, copy_bias 2 (the default before few-shot prompts)":
+        ['prompt.template="{text}\\n\\nTL;DR:"', "prompt.examples=[]", "generate.max_sentences=0",
+         "generate.loop_ngram=0", "generate.copy_bias=2.0", "generate.max_new_tokens=64"],
     "with bf16 matrix products (generate.dtype=mixed; fp32 by default)": ["generate.dtype=mixed"],
-    "with the whole model in bf16 (generate.dtype=bfloat16)": ["generate.dtype=bfloat16"],
 }
 
 

@@ -64,6 +64,13 @@ class PromptConfig:
     format: str = "auto"
     template: str = "{text}\n\nTL;DR:"
     instruction: str = "Summarize the following article in two or three sentences."
+    # Few-shot: worked examples ({article = "...", summary = "..."}) shown before the article,
+    # through the same template (base) or as earlier chat turns (chat).
+    examples: list[dict] = field(default_factory=list)
+    # Between the examples and the article (base format); a blank line ends a summary.
+    example_separator: str = "\n\n\n"
+    # Target length, filled in wherever the template or instruction says {sentences}.
+    sentences: int = 3
 
 
 @dataclass
@@ -105,6 +112,12 @@ class GenerateConfig:
     # Fast decoder: a row ends once its last this-many tokens repeat an n-gram it already
     # generated (a loop; the dedupe filter would drop the repeat anyway); 0 = off.
     loop_ngram: int = 0
+    # End a row once its text holds this many finished sentences or lines (0: no limit): the
+    # length control of a summary, and faster than running on to max_new_tokens.
+    max_sentences: int = 0
+    # Fast decoder: a prompt beginning of at least this many tokens common to a whole batch
+    # (few-shot examples) is read once per batch instead of once per row (0: off).
+    share_prefix: int = 32
 
 
 @dataclass

@@ -17,6 +17,7 @@ leave the batch, optional prompt lookup) or the model's own ``generate``
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from itertools import islice
 from typing import Iterable, Iterator
@@ -38,7 +39,8 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     if cfg.decoder not in DECODERS:
         raise ConfigError(f"generate.decoder = {cfg.decoder!r} is not known; valid choices: "
                           f"{', '.join(DECODERS)} (e.g. --set generate.decoder=fast).")
-    for name in ("lookup_tokens", "no_repeat_ngram", "min_new_tokens", "loop_ngram"):
+    for name in ("lookup_tokens", "no_repeat_ngram", "min_new_tokens", "loop_ngram", "max_sentences",
+                 "share_prefix"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"generate.{name} = {getattr(cfg, name)} must be 0 (off) or more "
                               f"(e.g. --set generate.{name}=0).")
@@ -125,7 +127,8 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int], 
         steer = Steering(encoded["input_ids"], encoded["attention_mask"], copy_bias=cfg.copy_bias,
                          no_repeat_ngram=cfg.no_repeat_ngram, min_new_tokens=cfg.min_new_tokens,
                          head_ids=ids if run is _fast else None,
-                         vocab_size=model.get_output_embeddings().weight.shape[0], stop_ids=eos)
+                         vocab_size=model.get_output_embeddings().weight.shape[0], stop_ids=eos,
+                         sources=[_source_ids(tokenizer, r) for r in batch])
     with torch.inference_mode(), head:
         tokens, timing = run(encoded, tokenizer, model, cfg, eos, stop_strings, ids, steer)
     seconds = timing["prefill"] + timing["decode"]
@@ -143,27 +146,72 @@ def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int], 
             batch_decode_seconds=round(timing["decode"], 4),
             batch_decode_steps=timing["passes"],
             **({"lookup_accepted": timing["accepted"]} if cfg.lookup_tokens and run is _fast else {}),
+            **({"shared_prefix_tokens": timing["shared"]} if timing.get("shared") else {}),
         )
+
+
+def _source_ids(tokenizer, record: Record) -> list[int] | None:
+    """The tokens of the record's extract, which the copy bias favours (not the template's or
+    few-shot examples' words); None without an extract (then the prompt's tokens count)."""
+    if record.extract is None:
+        return None
+    text = record.extract_text()
+    # a word inside the prompt is tokenized with its leading space, the first one without
+    return tokenizer(text, add_special_tokens=False)["input_ids"] + tokenizer(
+        " " + text.split(" ", 1)[0], add_special_tokens=False)["input_ids"]
 
 
 def _fast(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
     from .decode import greedy
 
-    stopped = None
-    if stop_strings:
-        longest = max(len(s) for s in stop_strings)
-
-        def stopped(tokens: list[int]) -> bool:
-            # A token is at least one character, so the last `longest` tokens hold any stop.
-            tail = tokenizer.decode(tokens[-longest:], skip_special_tokens=True)
-            return any(stop in tail for stop in stop_strings)
-
     decoded = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=cfg.max_new_tokens,
-                     stop_ids=eos, head_ids=head_ids, lookup_tokens=cfg.lookup_tokens, stopped=stopped,
-                     prefill_tokens=PREFILL_TOKENS, steer=steer, loop_ngram=cfg.loop_ngram)
+                     stop_ids=eos, head_ids=head_ids, lookup_tokens=cfg.lookup_tokens,
+                     stopped=_text_stop(tokenizer, stop_strings, cfg.max_sentences),
+                     prefill_tokens=PREFILL_TOKENS, steer=steer, loop_ngram=cfg.loop_ngram,
+                     share_prefix=cfg.share_prefix)
     timing = {"prefill": decoded.prefill_seconds, "decode": decoded.decode_seconds,
-              "passes": decoded.passes, "accepted": decoded.accepted}
+              "passes": decoded.passes, "accepted": decoded.accepted, "shared": decoded.shared_prefix}
     return decoded.tokens, timing
+
+
+def _text_stop(tokenizer, stop_strings: list[str], max_sentences: int):
+    """``stopped(tokens)`` for the fast decoder: a multi-token stop string, or enough finished
+    sentences; None when neither is set (nothing to decode per step)."""
+    if not stop_strings and not max_sentences:
+        return None
+    longest = max((len(s) for s in stop_strings), default=0)
+
+    def stopped(tokens: list[int]) -> bool:
+        # A token is at least one character, so the last `longest` tokens hold any stop.
+        if stop_strings:
+            tail = tokenizer.decode(tokens[-longest:], skip_special_tokens=True)
+            if any(stop in tail for stop in stop_strings):
+                return True
+        return bool(max_sentences) and finished_sentences(
+            tokenizer.decode(tokens, skip_special_tokens=True)) >= max_sentences
+
+    return stopped
+
+
+# A sentence is finished at terminal punctuation followed by white space (not after a single
+# capital or a title: "U.S. officials", "Mr. Smith"), at CJK punctuation, or at the end of a
+# non-empty line (list items and headline-style lines often have no full stop).
+_SENTENCE_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\bM[rs])(?<!\bMrs)(?<!\bDr)(?<!\bSt)[.!?…]+['\"”’)\]]*(?=\s)|[。！？]+[”’」』)]*"
+)
+_TERMINAL = re.compile(r"[.!?…。！？]+['\"”’)\]」』]*$")
+
+
+def finished_sentences(text: str) -> int:
+    """How many sentences of ``text`` are complete (its last one may still be growing)."""
+    lines = text.split("\n")
+    count = 0
+    for index, line in enumerate(lines):
+        complete = index < len(lines) - 1
+        count += len(_SENTENCE_END.findall(line + ("\n" if complete else "")))
+        if complete and line.strip() and not _TERMINAL.search(line.strip()):
+            count += 1
+    return count
 
 
 def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
@@ -186,6 +234,8 @@ def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, s
 
         processors.append(as_logits_processor(steer, encoded["input_ids"].shape[1]))
     criteria = [_LoopStop(cfg.loop_ngram, encoded["input_ids"].shape[1])] if cfg.loop_ngram else []
+    if cfg.max_sentences:
+        criteria.append(_SentenceStop(tokenizer, cfg.max_sentences, encoded["input_ids"].shape[1]))
     start = time.perf_counter()
     output = model.generate(**encoded, generation_config=generation_config, tokenizer=tokenizer,
                             logits_processor=processors, stopping_criteria=criteria)
@@ -228,6 +278,20 @@ class _LoopStop:
 
         done = [ends_in_repeat(row, self.n) for row in input_ids[:, self.prompt_length:].tolist()]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class _SentenceStop:
+    """transformers' counterpart of the fast decoder's ``max_sentences`` stop."""
+
+    def __init__(self, tokenizer, n: int, prompt_length: int):
+        self.tokenizer, self.n, self.prompt_length = tokenizer, n, prompt_length
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        return torch.tensor([finished_sentences(t) >= self.n for t in texts], dtype=torch.bool,
+                            device=input_ids.device)
 
 
 class _StepClock:

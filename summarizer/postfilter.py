@@ -26,6 +26,7 @@ FILTERS: Registry[Filter] = Registry("filter")
 _NEW_SECTION = re.compile(r"\n\s*\n|\b(?:Article|TL;DR|Summary|Text|Question|Answer)\s*:", re.IGNORECASE)
 _LEADING_JUNK = re.compile(r"^(?:\s|[-*•>#:]|(?:TL;DR|Summary)\s*:)+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’)\]」』]*$")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.)])\s+")
 
 
 @FILTERS.register("strip_echo")
@@ -39,8 +40,23 @@ def strip_echo(text: str, record: Record, ctx: Context) -> tuple[str, str | None
         cleaned = cleaned[: match.start()]
     elif match:
         cleaned = ""
-    cleaned = " ".join(cleaned.split())
+    cleaned = " ".join(_lines_as_sentences(cleaned).split())
     return cleaned, None if cleaned == text else f"{len(text) - len(cleaned)} characters of echo or markup removed"
+
+
+def _lines_as_sentences(text: str) -> str:
+    """A list ("- ...", "1. ...") or headline-style lines become sentences: markers dropped,
+    a full stop added to each finished line that has none (the last line may be unfinished:
+    cut_unfinished decides)."""
+    lines = text.split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        line = _LIST_MARKER.sub("", line).strip()
+        if line and index < len(lines) - 1 and not _SENTENCE_END.search(line):
+            line = line.rstrip(":;,") + "."
+        if line:
+            out.append(line)
+    return " ".join(out)
 
 
 @FILTERS.register("cut_unfinished")

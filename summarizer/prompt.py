@@ -28,7 +28,8 @@ def base_prompt(text: str, cfg: PromptConfig, ctx: Context) -> str:
         raise ConfigError(
             f"prompt.template {cfg.template!r} has no {{text}} placeholder; add one where the article goes."
         )
-    return cfg.template.replace("{text}", text)
+    shots = [_fill(cfg.template, article, cfg) + summary for article, summary in examples(cfg)]
+    return cfg.example_separator.join(shots + [_fill(cfg.template, text, cfg)])
 
 
 @FORMATS.register("chat")
@@ -39,8 +40,32 @@ def chat_prompt(text: str, cfg: PromptConfig, ctx: Context) -> str:
             f"prompt.format='chat' but the tokenizer of model {ctx.config.generate.model!r} has no "
             "chat template; use prompt.format=base (or auto)."
         )
-    messages = [{"role": "user", "content": f"{cfg.instruction}\n\n{text}"}]
+    instruction = _fill(cfg.instruction, "", cfg)
+    messages = []
+    for article, summary in examples(cfg):
+        messages += [{"role": "user", "content": f"{instruction}\n\n{article}"},
+                     {"role": "assistant", "content": summary}]
+    messages.append({"role": "user", "content": f"{instruction}\n\n{text}"})
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def examples(cfg: PromptConfig) -> list[tuple[str, str]]:
+    """The few-shot examples as (article, summary) pairs, checked."""
+    pairs = []
+    for number, example in enumerate(cfg.examples, 1):
+        article, summary = example.get("article"), example.get("summary")
+        if not isinstance(article, str) or not isinstance(summary, str) or set(example) - {"article", "summary"}:
+            raise ConfigError(
+                f"prompt.examples[{number}] has keys {sorted(example)}; each example needs exactly "
+                'article = "..." and summary = "..." (strings).'
+            )
+        pairs.append((article.strip(), summary.strip()))
+    return pairs
+
+
+def _fill(template: str, text: str, cfg: PromptConfig) -> str:
+    # replace, not str.format: articles and templates may hold braces of their own
+    return template.replace("{sentences}", str(cfg.sentences)).replace("{text}", text)
 
 
 def resolve_format(ctx: Context) -> str:

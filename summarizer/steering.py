@@ -1,7 +1,8 @@
 """Source-aware adjustments of greedy decoding's next-token scores.
 
-- **Copy bias** (``generate.copy_bias``): every token that occurs in the row's prompt (the
-  extracted source) gets this much added to its logit, so that where the model hesitates
+- **Copy bias** (``generate.copy_bias``): every token that occurs in the row's source (the
+  extracted sentences; the whole prompt when no source is given) gets this much added to its
+  logit, so that where the model hesitates
   between a word of the article and another, it takes the article's. The stop tokens get it
   too, so that the bias decides which words, not when to stop: without it, the end of the
   summary lost 4 points against every article word and the model wrote to the token limit.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 class Steering:
     def __init__(self, input_ids, attention_mask, *, copy_bias: float = 0.0, no_repeat_ngram: int = 0,
-                 min_new_tokens: int = 0, head_ids=None, vocab_size: int, stop_ids=()):
+                 min_new_tokens: int = 0, head_ids=None, vocab_size: int, stop_ids=(), sources=None):
         import torch
 
         self.head_ids = head_ids  # sorted candidate ids, or None for the full vocabulary
@@ -35,7 +36,11 @@ class Steering:
             rows = input_ids.shape[0]
             bonus = torch.zeros((rows, width), dtype=torch.float32, device=input_ids.device)
             for row in range(rows):
-                ids = torch.unique(torch.cat([input_ids[row][attention_mask[row].bool()], self.stops]))
+                # the row's source tokens when given (few-shot prompts hold examples' words too)
+                source = sources[row] if sources is not None and sources[row] is not None else None
+                source = (torch.tensor(source, dtype=torch.long, device=input_ids.device) if source is not None
+                          else input_ids[row][attention_mask[row].bool()])
+                ids = torch.unique(torch.cat([source, self.stops]))
                 bonus[row, self._columns(ids)] = copy_bias
             self.bonus = bonus
 

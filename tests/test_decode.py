@@ -153,3 +153,32 @@ def test_negative_decoding_settings_are_refused(tiny_model):
     pipe = Pipeline.load("default", overrides=[f"generate.model={tiny_model!r}", "generate.loop_ngram=-2"])
     with pytest.raises(ConfigError, match="generate.loop_ngram = -2 must be 0 \\(off\\) or more"):
         list(pipe.run([Record(id="a", text="Some text here. More text.")]))
+
+
+@pytest.mark.parametrize("prefill_tokens", [0, 7])
+def test_a_common_prompt_beginning_is_read_once_with_the_same_tokens(tiny, prefill_tokens):
+    tokenizer, model = tiny
+    shots = "Summary: the town will build a bridge.\n\nDr. Lee said the plan would cost 4.5 million crowns.\n\n"
+    # the third row is padded by more than the shared prefix is long
+    prompts = [shots + PROMPTS[2][:70], shots + PROMPTS[2], shots[:80]]
+    encoded = encode(tokenizer, prompts)
+    pads = (encoded["attention_mask"] == 0).sum(dim=1).tolist()
+    stops = [tokenizer.eos_token_id, *frequent_tokens(tokenizer, model, encoded)]
+    expected = hf_greedy(model, encoded, 20, stops, tokenizer.pad_token_id)
+    with torch.inference_mode():
+        got = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=20, stop_ids=stops,
+                     prefill_tokens=prefill_tokens, share_prefix=4)
+        alone = greedy(model, encoded["input_ids"][:2], encoded["attention_mask"][:2], max_new_tokens=20,
+                       stop_ids=stops, prefill_tokens=prefill_tokens, share_prefix=4)
+    assert alone.shared_prefix > 20 and alone.tokens == expected[:2]
+    assert 0 < pads[0] < got.shared_prefix < pads[2]  # padded rows of both kinds
+    assert got.tokens == expected
+
+
+def test_no_sharing_below_the_minimum(tiny):
+    tokenizer, model = tiny
+    encoded = encode(tokenizer, PROMPTS)
+    with torch.inference_mode():
+        got = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=5,
+                     stop_ids=[tokenizer.eos_token_id], share_prefix=32)
+    assert got.shared_prefix == 0

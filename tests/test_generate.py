@@ -42,7 +42,8 @@ def test_new_tokens_are_bounded(tiny_model):
 
 def test_base_model_gets_the_template_and_chat_model_the_chat_template(tiny_model, tiny_chat_model):
     base = next(pipeline(tiny_model).run(records()[:1]))
-    assert base.prompt.endswith("\n\nTL;DR:")
+    assert base.prompt.endswith("\n\nStory highlights:\n")
+    assert base.prompt.count("Story highlights:") == 3  # two few-shot examples, then the article
     chat = next(pipeline(tiny_chat_model).run(records()[:1]))
     assert chat.prompt.startswith("<bos><|user|>\nSummarize the following article")
     assert chat.prompt.endswith("<|assistant|>\n")
@@ -60,3 +61,45 @@ def test_single_token_stop_strings_are_matched_by_id(tiny_model):
     assert ids == tokenizer(single, add_special_tokens=False)["input_ids"]
     assert strings == ["zq#xv END"]
 
+
+
+def test_finished_sentences_counts_ends_lines_and_not_abbreviations():
+    from summarizer.generate import finished_sentences
+
+    assert finished_sentences("") == 0
+    assert finished_sentences("The U.S. said so. Then") == 1
+    assert finished_sentences("Mr. Smith left. ") == 1
+    assert finished_sentences("One. Two! Three? ") == 3
+    assert finished_sentences("It cost 3.5 million") == 0
+    assert finished_sentences("A headline without a stop\n- and a list item\n- still") == 2
+    assert finished_sentences("Done.\n\n") == 1  # one sentence, however many line breaks follow
+    assert finished_sentences("中国很大。北京") == 1
+
+
+def test_max_sentences_ends_rows_after_that_many_sentences_in_both_decoders(tiny_model):
+    from summarizer.generate import finished_sentences
+
+    # copy bias and no repeats keep the random model from looping on one sentence-free phrase
+    steer = ["generate.max_new_tokens=40", "generate.stop=[]", "generate.copy_bias=5", "generate.no_repeat_ngram=2"]
+    free = [r.generation for r in pipeline(tiny_model, *steer).run(records())]
+    fast = [r.generation for r in pipeline(tiny_model, *steer, "generate.max_sentences=1").run(records())]
+    slow = [r.generation for r in pipeline(tiny_model, *steer, "generate.max_sentences=1",
+                                           "generate.decoder=transformers").run(records())]
+    assert fast == slow
+    assert any(len(c) < len(f) for c, f in zip(fast, free))  # some rows really are cut
+    for cut, whole in zip(fast, free):
+        assert whole.startswith(cut)
+        assert finished_sentences(cut) == 1 or (cut == whole and finished_sentences(whole) == 0)
+
+
+def test_text_stop_fires_at_the_token_that_finishes_the_sentence(tiny_model):
+    from summarizer.generate import _text_stop, finished_sentences
+    from summarizer.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model)
+    tokens = tokenizer("The council approved it. Rain flooded the harbour. More", add_special_tokens=False)["input_ids"]
+    stopped = _text_stop(tokenizer, [], 2)
+    first = next(k for k in range(1, len(tokens) + 1) if stopped(tokens[:k]))
+    assert finished_sentences(tokenizer.decode(tokens[:first])) == 2
+    assert finished_sentences(tokenizer.decode(tokens[:first - 1])) == 1
+    assert _text_stop(tokenizer, [], 0) is None

@@ -147,3 +147,13 @@ def test_low_support_drops_generic_filler():
     assert "mostly not in the source" in note
     ctx_off = Context(load_pipeline("default", ["filter.min_support=0.0"]))
     assert low_support(text, record, ctx_off) == (text, None)
+
+
+def test_strip_echo_turns_list_and_headline_lines_into_sentences(ctx):
+    text, note = strip_echo("Council approves bridge\n- Work starts in May\n2. It costs 4.5 million crowns.\nAnd the",
+                            None, ctx)
+    assert text == "Council approves bridge. Work starts in May. It costs 4.5 million crowns. And the"
+    assert note
+    # the unfinished last line is left for cut_unfinished
+    assert cut_unfinished(text, None, ctx)[0] == "Council approves bridge. Work starts in May. It costs 4.5 million crowns."
+    assert strip_echo("The 12-year veteran spoke.\n", None, ctx)[0] == "The 12-year veteran spoke."

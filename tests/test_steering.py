@@ -110,3 +110,13 @@ def test_a_looping_row_ends_at_its_first_repeat_in_both_decoders(tiny_model):
         return [r.generation for r in pipe.run([Record(id=k, text=v) for k, v in ARTICLES.items()])]
 
     assert run() == run("generate.decoder=transformers")
+
+
+def test_copy_bias_favours_the_given_source_not_the_whole_prompt():
+    # a few-shot prompt holds the examples' words too: only the row's own source counts
+    input_ids = torch.tensor([[5, 6, 7, 8], [5, 6, 9, 10]])
+    mask = torch.ones_like(input_ids)
+    steer = Steering(input_ids, mask, copy_bias=2.0, vocab_size=12, stop_ids=[1], sources=[[7, 8], None])
+    out = steer(torch.zeros(2, 12), [0, 1], [[], []])
+    assert out[0].nonzero().flatten().tolist() == [1, 7, 8]
+    assert out[1].nonzero().flatten().tolist() == [1, 5, 6, 9, 10]  # no source given: the prompt
