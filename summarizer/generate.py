@@ -17,13 +17,13 @@ leave the batch, optional prompt lookup) or the model's own ``generate``
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from itertools import islice
 from typing import Iterable, Iterator
 
 from .errors import ConfigError
 from .records import Record
+from .segment import finished_sentences
 from .stages import STAGES, Context, recording_errors
 
 
@@ -191,27 +191,6 @@ def _text_stop(tokenizer, stop_strings: list[str], max_sentences: int):
             tokenizer.decode(tokens, skip_special_tokens=True)) >= max_sentences
 
     return stopped
-
-
-# A sentence is finished at terminal punctuation followed by white space (not after a single
-# capital or a title: "U.S. officials", "Mr. Smith"), at CJK punctuation, or at the end of a
-# non-empty line (list items and headline-style lines often have no full stop).
-_SENTENCE_END = re.compile(
-    r"(?<!\b[A-Z])(?<!\bM[rs])(?<!\bMrs)(?<!\bDr)(?<!\bSt)[.!?…]+['\"”’)\]]*(?=\s)|[。！？]+[”’」』)]*"
-)
-_TERMINAL = re.compile(r"[.!?…。！？]+['\"”’)\]」』]*$")
-
-
-def finished_sentences(text: str) -> int:
-    """How many sentences of ``text`` are complete (its last one may still be growing)."""
-    lines = text.split("\n")
-    count = 0
-    for index, line in enumerate(lines):
-        complete = index < len(lines) - 1
-        count += len(_SENTENCE_END.findall(line + ("\n" if complete else "")))
-        if complete and line.strip() and not _TERMINAL.search(line.strip()):
-            count += 1
-    return count
 
 
 def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):

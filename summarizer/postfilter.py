@@ -15,7 +15,7 @@ from typing import Callable
 
 from .records import Record
 from .registry import Registry
-from .segment import segment
+from .segment import ENDS_SENTENCE, segment
 from .stages import STAGES, Context, per_record
 
 Filter = Callable[[str, Record, Context], "tuple[str, str | None]"]
@@ -25,7 +25,6 @@ FILTERS: Registry[Filter] = Registry("filter")
 # Where a base model starts a new document or prompt section instead of ending its summary.
 _NEW_SECTION = re.compile(r"\n\s*\n|\b(?:Article|TL;DR|Summary|Text|Question|Answer)\s*:", re.IGNORECASE)
 _LEADING_JUNK = re.compile(r"^(?:\s|[-*•>#:]|(?:TL;DR|Summary)\s*:)+", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’)\]」』]*$")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.)])\s+")
 
 
@@ -52,7 +51,7 @@ def _lines_as_sentences(text: str) -> str:
     out = []
     for index, line in enumerate(lines):
         line = _LIST_MARKER.sub("", line).strip()
-        if line and index < len(lines) - 1 and not _SENTENCE_END.search(line):
+        if line and index < len(lines) - 1 and not ENDS_SENTENCE.search(line):
             line = line.rstrip(":;,") + "."
         if line:
             out.append(line)
@@ -63,7 +62,7 @@ def _lines_as_sentences(text: str) -> str:
 def cut_unfinished(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
     """Drop a last sentence that stops mid-way (generation hit its token limit)."""
     sentences = _sentences(text)
-    if sentences and not _SENTENCE_END.search(sentences[-1]):
+    if sentences and not ENDS_SENTENCE.search(sentences[-1]):
         return " ".join(sentences[:-1]), f"unfinished sentence removed: {sentences[-1][:60]!r}"
     return text, None
 

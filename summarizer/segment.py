@@ -19,6 +19,8 @@ _TOKEN_PIECES = re.compile(r"[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
 _CJK_OR_PIECES = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE
 )
+# Text that ends in a finished sentence: terminal punctuation, then only closing quotes/brackets.
+ENDS_SENTENCE = re.compile(r"[.!?。！？…]['\"”’)\]」』]*$")
 # Segmenting bounded pieces keeps time and memory linear on files without line breaks.
 _MAX_LINE_CHARS = 20_000
 
@@ -102,3 +104,23 @@ def estimate_tokens(text: str) -> int:
     """A model-free token count: word pieces, numbers and punctuation marks, one per CJK
     character (close to what subword tokenizers give for news text)."""
     return len(_CJK_OR_PIECES.findall(text))
+
+
+# A sentence is finished at terminal punctuation followed by white space (not after a single
+# capital or a title: "U.S. officials", "Mr. Smith"), at CJK punctuation, or at the end of a
+# non-empty line (list items and headline-style lines often have no full stop).
+_FINISHED_SENTENCE = re.compile(
+    r"(?<!\b[A-Z])(?<!\bM[rs])(?<!\bMrs)(?<!\bDr)(?<!\bSt)[.!?…]+['\"”’)\]]*(?=\s)|[。！？]+[”’」』)]*"
+)
+
+
+def finished_sentences(text: str) -> int:
+    """How many sentences of ``text`` are complete (its last one may still be growing)."""
+    lines = text.split("\n")
+    count = 0
+    for index, line in enumerate(lines):
+        complete = index < len(lines) - 1
+        count += len(_FINISHED_SENTENCE.findall(line + ("\n" if complete else "")))
+        if complete and line.strip() and not ENDS_SENTENCE.search(line.strip()):
+            count += 1
+    return count
