@@ -9,15 +9,15 @@
    ``heldout.jsonl``); all the others, interleaved, are the training pairs
    (``build/finetune/train.jsonl``). Nothing held out is trained on: ``finetune --eval``
    checks it again (ids and article texts).
-2. **Fine-tune** the default pipeline's model (Gemma 3 270M) on its own prompts:
+2. **Fine-tune** the model (Gemma 3 270M) on the ``abstractive`` pipeline's own prompts:
    ``summarizer finetune build/finetune/train.jsonl -o build/finetune/adapter --eval
    build/finetune/heldout.jsonl --epochs 1 ...`` (the settings below are sized for about 55
    minutes on this project's 2-core CPU; a GPU is used when there is one). Stopped part-way,
    the same command (or this script) continues from the last checkpoint.
-3. **Evaluate** lead3, default and default + adapter on both held-out sets in one report:
+3. **Evaluate** lead3, abstractive and abstractive + adapter on both held-out sets in one report:
    ``summarizer eval-suite eval/finetune_news.toml -o build/finetune/eval`` (ROUGE with
    intervals and paired tests against lead3, faithfulness measures, lengths, speed), then
-   print the differences fine-tuned minus default, measured in the same run.
+   print the differences fine-tuned minus abstractive, measured in the same run.
 """
 
 from __future__ import annotations
@@ -85,17 +85,17 @@ def summarizer(*args: str) -> None:
 
 
 def differences(report: dict) -> list[str]:
-    """Fine-tuned minus default (and minus lead3) per dataset, from the suite's report.json."""
+    """Fine-tuned minus abstractive (and minus lead3) per dataset, from the suite's report.json."""
     lines = []
     for dataset, entry in report["datasets"].items():
         systems = {s["name"]: s for s in entry["report"]["systems"]}
-        tuned = systems.get("default_ft")
-        for other in ("default", "lead3"):
+        tuned = systems.get("abstractive_ft")
+        for other in ("abstractive", "lead3"):
             if tuned is None or other not in systems:
                 continue
             deltas = ", ".join(f"{t} {tuned[t]['f'] - systems[other][t]['f']:+.2f}"
                                for t in ("rouge1", "rouge2", "rougeLsum") if t in tuned)
-            lines.append(f"{dataset}: default_ft - {other}: {deltas} (ROUGE F1 x100, N={tuned['n']})")
+            lines.append(f"{dataset}: abstractive_ft - {other}: {deltas} (ROUGE F1 x100, N={tuned['n']})")
     return lines
 
 

@@ -216,6 +216,7 @@ _stage_command("chunk", "Split each document into sentences and token-bounded ch
 _stage_command("extract", "Select the salient sentences that fit the token budget.")
 _stage_command("prompt", "Format the extract as the model's prompt.")
 _stage_command("generate", "Generate a summary for each prompt with the causal LM.")
+_stage_command("rewrite", "Rewrite each extracted sentence shorter with the causal LM (extract, then compress).")
 _stage_command("filter", "Clean the generation into the final summary (extractive fallback).")
 
 
@@ -226,8 +227,9 @@ _stage_command("filter", "Clean the generation into the final summary (extractiv
 @click.option("--eval", "eval_path", default=None, metavar="PAIRS.jsonl",
               help="Held-out pairs: training pairs that are also in them are refused, and their loss is "
                    "measured before and after training (the first --eval-docs of them).")
-@click.option("--pipeline", "-p", default="default", show_default=True,
-              help="Pipeline whose prompts the model learns (built-in name or .toml path).")
+@click.option("--pipeline", "-p", default="abstractive", show_default=True,
+              help="Pipeline whose prompts the model learns (built-in name or .toml path; one with prompt "
+                   "and generate stages: the whole-article prompts of abstractive by default).")
 @click.option("--model", "-m", default=None,
               help="Base model to fine-tune [default: the pipeline's generate.model].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",

@@ -167,7 +167,11 @@ class PipelineConfig:
 
     @property
     def uses_model(self) -> bool:
-        return "generate" in self.stages or self.chunk.tokenizer == "model"
+        # A stage that calls the model says so (stage.uses_model), built-in or registered by a user.
+        from .stages import STAGES
+
+        return self.chunk.tokenizer == "model" or any(
+            getattr(STAGES.get(name), "uses_model", False) for name in self.stages if name in STAGES)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

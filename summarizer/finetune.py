@@ -132,7 +132,7 @@ class FinetuneResult:
 def finetune(
     pairs_path: str | Path,
     output: str | Path,
-    pipeline: str = "default",
+    pipeline: str = "abstractive",
     model: str | None = None,
     overrides: Sequence[str] = (),
     eval_path: str | Path | None = None,
@@ -198,7 +198,7 @@ def _check_trainable(config) -> None:
     if "generate" not in config.stages:
         raise ConfigError(
             f"pipeline {config.name!r} has no generate stage (stages: {', '.join(config.stages)}), so it has no "
-            "model to fine-tune; use a pipeline with a model, e.g. --pipeline default."
+            "prompt for a model to learn; use a pipeline with prompt and generate stages, e.g. --pipeline abstractive."
         )
     if config.generate.adapter or is_adapter_folder(config.generate.model):
         raise ConfigError(

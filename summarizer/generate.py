@@ -67,12 +67,14 @@ def window_size(cfg) -> int:
 
 
 def _stops(ctx: Context) -> tuple[list[int], list[str]]:
-    """End-of-sequence ids (with single-token stop strings) and the remaining stop strings;
-    reading a 262k-token vocabulary is worth doing once per stage, not once per window."""
+    """End-of-sequence ids (with single-token stop strings) and the stop strings to look for
+    in the text: all of them, since a stop can also arrive inside a longer token (Gemma has
+    one token for "\n" and another for "\n\n": a row stopped only by the id of the first
+    runs on past the second). Reading a 262k-token vocabulary is done once per stage."""
     tokenizer, model = ctx.tokenizer, ctx.model
-    stop_ids, stop_strings = _split_stops(tokenizer, ctx.config.generate.stop)
+    stop_ids, _ = _split_stops(tokenizer, ctx.config.generate.stop)
     eos = _eos_ids(tokenizer, model)
-    return eos + [i for i in stop_ids if i not in eos], stop_strings
+    return eos + [i for i in stop_ids if i not in eos], list(ctx.config.generate.stop)
 
 
 def batch_size(cfg, device) -> int:

@@ -28,8 +28,15 @@ def base_prompt(text: str, cfg: PromptConfig, ctx: Context) -> str:
         raise ConfigError(
             f"prompt.template {cfg.template!r} has no {{text}} placeholder; add one where the article goes."
         )
-    shots = [_fill(cfg.template, article, cfg) + summary for article, summary in examples(cfg)]
+    shots = [_joined(_fill(cfg.template, article, cfg), summary) for article, summary in examples(cfg)]
     return cfg.example_separator.join(shots + [_fill(cfg.template, text, cfg)])
+
+
+def _joined(prompt: str, summary: str) -> str:
+    # "Short:" + "Police arrest ..." needs the space that the model itself writes after a
+    # colon; a template ending in a newline needs none. (The prompt keeps no trailing space:
+    # the model's own next token carries it.)
+    return prompt + summary if not prompt or prompt[-1].isspace() else f"{prompt} {summary}"
 
 
 @FORMATS.register("chat")
@@ -77,11 +84,16 @@ def resolve_format(ctx: Context) -> str:
     return "chat" if is_chat_model(ctx.config.generate.model, ctx.tokenizer) else "base"
 
 
+def format_prompt(text: str, ctx: Context) -> tuple[str, str]:
+    """The pipeline's prompt for ``text`` and the format used (``base`` or ``chat``)."""
+    fmt = resolve_format(ctx)
+    return FORMATS.get(fmt)(text, ctx.config.prompt, ctx), fmt
+
+
 def prompt_record(record: Record, ctx: Context) -> dict:
     if record.extract is None:
         raise ValueError("the record has no extract: run the extract stage first")
-    fmt = resolve_format(ctx)
-    record.prompt = FORMATS.get(fmt)(record.extract_text(), ctx.config.prompt, ctx)
+    record.prompt, fmt = format_prompt(record.extract_text(), ctx)
     return {"format": fmt, "chars": len(record.prompt)}
 
 

@@ -21,6 +21,8 @@ _CJK_OR_PIECES = re.compile(
 )
 # Text that ends in a finished sentence: terminal punctuation, then only closing quotes/brackets.
 ENDS_SENTENCE = re.compile(r"[.!?。！？…]['\"”’)\]」』]*$")
+# A piece ending in a short capitalised word with a full stop ("Sat.", "Ltd.", "Sept."): maybe an abbreviation.
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(])[A-Z][a-z]{0,3}\.$")
 # Segmenting bounded pieces keeps time and memory linear on files without line breaks.
 _MAX_LINE_CHARS = 20_000
 
@@ -67,7 +69,12 @@ def _segment_line(line: str, language: str) -> list[tuple[int, int]]:
                 start = line.index(rest, cursor)
                 out.append((start, start + len(rest)))
             return out
-        out.append((start, start + len(stripped)))
+        if out and _ABBREVIATION_END.search(line[out[-1][0]:out[-1][1]]) and stripped[0].islower():
+            # "... the first Sat. | of June": the segmenter took an abbreviation it does not
+            # know for a sentence end; a sentence does not start in lower case after one
+            out[-1] = (out[-1][0], start + len(stripped))
+        else:
+            out.append((start, start + len(stripped)))
         cursor = start + len(stripped)
     return out
 
@@ -124,3 +131,21 @@ def finished_sentences(text: str) -> int:
         if complete and line.strip() and not ENDS_SENTENCE.search(line.strip()):
             count += 1
     return count
+
+
+# A news agency's dateline opening an article: "(CNN)", "LONDON (Reuters) -", "Beijing (CNN)".
+_DATELINE = re.compile(
+    r"^(?:[A-Z][\w.'-]*(?:[ ,]+[A-Z][\w.'-]*){0,4}\s*)?\((?:CNN|AP|AFP|Reuters|UPI|PA|dpa)\)\s*(?:--|[-\u2013\u2014:])?\s*"
+)
+
+
+# ... or a place in capitals, maybe a date, then a dash: "PORT KESSEL, Nov. 3 - ", "LONDON — ".
+_PLACE_DATELINE = re.compile(
+    r"^[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,3}(?:, [\w. ]{1,20})?\s+(?:--|[-\u2013\u2014])\s+(?=[A-Z0-9\"\u201c])"
+)
+
+
+def strip_dateline(sentence: str) -> str:
+    """The sentence without a leading dateline (which no summary repeats)."""
+    stripped = _PLACE_DATELINE.sub("", _DATELINE.sub("", sentence, count=1), count=1)
+    return stripped if stripped.strip() else sentence

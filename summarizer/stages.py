@@ -101,4 +101,4 @@ def recording_errors(record: Record, stage: str):
 
 
 # The built-in stages register themselves on import.
-from . import chunk, extract, generate, mapreduce, postfilter, prompt  # noqa: E402,F401
+from . import chunk, extract, generate, mapreduce, postfilter, prompt, rewrite  # noqa: E402,F401

@@ -37,9 +37,9 @@ def make_adapter(base: str, folder: Path, seed: int = 1, scale: float = 0.5, met
                 param.normal_(0, scale)
     peft_model.save_pretrained(folder)
     if metadata:
-        settings = load_pipeline("default").to_dict()
+        settings = load_pipeline("abstractive").to_dict()
         (folder / adapters.METADATA).write_text(json.dumps(
-            {"base_model": base, "pipeline": "default", "pipeline_settings": settings, **meta}))
+            {"base_model": base, "pipeline": "abstractive", "pipeline_settings": settings, **meta}))
     return folder
 
 
@@ -53,7 +53,8 @@ def invoke(args):
 
 
 def generations(folder, out, *options):
-    result = invoke(["run", str(folder), "-o", str(out), "--set", "generate.max_new_tokens=8", *options])
+    result = invoke(["run", str(folder), "-o", str(out), "-p", "abstractive", "--set", "generate.max_new_tokens=8",
+                     *options])
     assert result.exit_code == 0, result.output
     return {r["id"]: r["generation"] for r in read_jsonl(out / "summaries.jsonl")}
 
@@ -89,7 +90,7 @@ def test_merged_model_computes_what_the_peft_model_computes(tiny_model, tiny_ada
 def test_python_api_and_pipeline_take_an_adapter(tiny_model, tiny_adapter):
     text = "The council approved the new bridge on Monday. Residents voted to keep the old market open."
     settings = {"generate.max_new_tokens": 6, "filter.steps": []}
-    pipe = Pipeline.load("default", model=tiny_model, adapter=tiny_adapter, overrides=["generate.max_new_tokens=6"])
+    pipe = Pipeline.load("abstractive", model=tiny_model, adapter=tiny_adapter, overrides=["generate.max_new_tokens=6"])
     assert pipe.config.generate.adapter == tiny_adapter
     tuned = summarize(text, model=tiny_model, adapter=tiny_adapter, settings=settings)
     assert tuned == summarize(text, model=tiny_adapter, settings=settings)
@@ -98,8 +99,8 @@ def test_python_api_and_pipeline_take_an_adapter(tiny_model, tiny_adapter):
 
 def test_adapter_setting_is_in_the_fingerprint_with_its_weights(tiny_model, tmp_path):
     folder = make_adapter(tiny_model, tmp_path / "a", seed=1)
-    plain = load_pipeline("default", [f"generate.model={json.dumps(tiny_model)}"])
-    tuned = load_pipeline("default", [f"generate.model={json.dumps(tiny_model)}",
+    plain = load_pipeline("abstractive", [f"generate.model={json.dumps(tiny_model)}"])
+    tuned = load_pipeline("abstractive", [f"generate.model={json.dumps(tiny_model)}",
                                       f"generate.adapter={json.dumps(str(folder))}"])
     assert tuned.generate.adapter == str(folder)
     first = tuned.fingerprint()
@@ -164,9 +165,9 @@ def test_adapter_for_another_base_model_names_the_right_one(tmp_path, tiny_model
 
 def test_pipeline_warns_when_prompt_settings_differ_from_training(tiny_model, tiny_adapter, caplog):
     with caplog.at_level(logging.WARNING, logger="summarizer"):
-        Pipeline.load("default", model=tiny_model, adapter=tiny_adapter)
+        Pipeline.load("abstractive", model=tiny_model, adapter=tiny_adapter)
         assert not caplog.records
-        Pipeline.load("default", model=tiny_model, adapter=tiny_adapter, overrides=['prompt.template="{text}\nSummary:"'])
+        Pipeline.load("abstractive", model=tiny_model, adapter=tiny_adapter, overrides=['prompt.template="{text}\nSummary:"'])
     assert "prompt.template: trained with" in caplog.text
 
 
@@ -177,11 +178,11 @@ def test_suite_pipelines_take_an_adapter(tmp_path, tiny_adapter):
     suite_file = tmp_path / "s.toml"
     suite_file.write_text(
         '[datasets.d]\npath = "d.jsonl"\n[pipelines.lead3]\npipeline = "lead3"\n'
-        f'[pipelines.tuned]\npipeline = "default"\nadapter = {json.dumps(tiny_adapter)}\n'
+        f'[pipelines.tuned]\npipeline = "abstractive"\nadapter = {json.dumps(tiny_adapter)}\n'
     )
     suite = load_suite(suite_file)
     assert [p.adapter for p in suite.pipelines] == [None, tiny_adapter]
-    suite_file.write_text('[datasets.d]\npath = "d.jsonl"\n[pipelines.t]\npipeline = "default"\nadapter = "nope"\n')
+    suite_file.write_text('[datasets.d]\npath = "d.jsonl"\n[pipelines.t]\npipeline = "abstractive"\nadapter = "nope"\n')
     with pytest.raises(ConfigError, match="pipelines.t.adapter 'nope' not found"):
         load_suite(suite_file)
 
@@ -196,8 +197,8 @@ def test_one_suite_report_compares_lead3_base_and_adapter(tmp_path, tiny_model, 
     (tmp_path / "s.toml").write_text(
         'set = ["generate.max_new_tokens=8"]\n[datasets.d]\npath = "d.jsonl"\n'
         '[pipelines.lead3]\npipeline = "lead3"\n'
-        f'[pipelines.base]\npipeline = "default"\nmodel = {model}\n'
-        f'[pipelines.tuned]\npipeline = "default"\nmodel = {model}\nadapter = {json.dumps(tiny_adapter)}\n'
+        f'[pipelines.base]\npipeline = "abstractive"\nmodel = {model}\n'
+        f'[pipelines.tuned]\npipeline = "abstractive"\nmodel = {model}\nadapter = {json.dumps(tiny_adapter)}\n'
     )
     combined = run_suite(load_suite(tmp_path / "s.toml"), tmp_path / "out", progress=False)
     assert combined["pipelines"]["tuned"]["adapter"] == tiny_adapter

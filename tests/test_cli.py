@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from summarizer.cli import main
@@ -69,30 +70,33 @@ def test_errors_are_clear_messages(tmp_path):
     result = CliRunner().invoke(main, ["run", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "-p", "lead3"])
     assert result.exit_code == 1 and "does not exist" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "-p", "lead9"])
-    assert result.exit_code == 1 and "built-in pipelines: default, extractive, lead3" in result.output
+    assert result.exit_code == 1 and "built-in pipelines: abstractive, default, extractive, lead3" in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--set", "extract.x=1"])
     assert result.exit_code == 1 and "valid settings of [extract]" in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "./no/such"])
     assert result.exit_code == 1 and "not found; use 'default'" in result.output
 
 
-def run_stages_by_pipe(folder, *options):
+def run_stages_by_pipe(folder, *options, pipeline="default"):
+    from summarizer.config import load_pipeline
+
     data = invoke(["ingest", str(folder)]).output
-    for stage in ("chunk", "extract", "prompt", "generate", "filter"):
-        result = invoke([stage, *options], input=data)
+    for stage in load_pipeline(pipeline).stages:
+        result = invoke([stage, "-p", pipeline, *options], input=data)
         assert result.exit_code == 0, result.output
         data = result.output
     return [json.loads(line) for line in data.splitlines()]
 
 
-def test_piped_stage_commands_reproduce_run(article_folder, tmp_path, tiny_model):
+@pytest.mark.parametrize("pipeline", ["default", "abstractive"])
+def test_piped_stage_commands_reproduce_run(article_folder, tmp_path, tiny_model, pipeline):
     options = ["--model", tiny_model, "--set", "generate.max_new_tokens=8", "--set", "generate.batch_size=2"]
-    result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), *options])
+    result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), "-p", pipeline, *options])
     assert result.exit_code == 0, result.output
     by_run = read_jsonl(tmp_path / "o" / "summaries.jsonl")
-    by_pipe = run_stages_by_pipe(article_folder, *options)
-    assert [(r["id"], r["generation"], r["summary"]) for r in by_pipe] == \
-        [(r["id"], r["generation"], r["summary"]) for r in by_run]
+    by_pipe = run_stages_by_pipe(article_folder, *options, pipeline=pipeline)
+    assert [(r["id"], r["generation"], r["summary"], r["meta"]) for r in by_pipe] == \
+        [(r["id"], r["generation"], r["summary"], r["meta"]) for r in by_run]
     assert all(r["generation"] is not None for r in by_run)
 
 
@@ -113,7 +117,7 @@ def test_batch_size_and_threads_options(article_folder, tmp_path, tiny_model):
     import torch
 
     before = torch.get_num_threads()
-    result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), "--model", tiny_model,
+    result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), "-p", "abstractive", "--model", tiny_model,
                      "--batch-size", "2", "--threads", "1", "--set", "generate.max_new_tokens=4"])
     assert result.exit_code == 0, result.output
     sizes = [t["batch_size"] for r in read_jsonl(tmp_path / "o" / "summaries.jsonl")

@@ -25,6 +25,22 @@ def test_run_examples_with_the_default_model(tmp_path):
     records = read_jsonl(tmp_path / "summaries.jsonl")
     assert len(records) == len(list(EXAMPLES.glob("*.txt"))) >= 5
     for record in records:
+        assert record["error"] is None and record["summary"].strip() and not record["fallback"]
+        generate = [t for t in record["trace"] if t["stage"] == "generate"]
+        assert len(generate) == len(record["extract"]) and all(t["new_tokens"] > 0 for t in generate)
+        assert len(record["summary"].split()) <= sum(len(o["sentence"].split()) for o in record["meta"]["rewrites"])
+    # the model shortened sentences of most articles; what it kept passed the checks
+    rewritten = [o for r in records for o in r["meta"]["rewrites"] if o["kept"] == "rewrite"]
+    assert sum(any(o["kept"] == "rewrite" for o in r["meta"]["rewrites"]) for r in records) >= 3
+    assert all(len(o["text"].split()) < len(o["sentence"].split()) for o in rewritten)
+
+
+def test_run_examples_with_the_abstractive_pipeline(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path), "-p", "abstractive"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(tmp_path / "summaries.jsonl")
+    for record in records:
         assert record["error"] is None and record["summary"].strip()
         generate = [t for t in record["trace"] if t["stage"] == "generate"]
         assert generate and generate[0]["new_tokens"] > 0
@@ -75,7 +91,7 @@ def test_finetune_the_default_model_and_run_with_the_adapter(tmp_path):
     assert meta["trainable_parameters"] == 1_898_496  # rank 8 on the 7 projections of 18 layers
     outputs = {}
     for name, options in (("base", []), ("tuned", ["--model", str(tmp_path / "adapter")])):
-        result = runner.invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path / name), *options],
+        result = runner.invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path / name), "-p", "abstractive", *options],
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output
         outputs[name] = [r["generation"] for r in read_jsonl(tmp_path / name / "summaries.jsonl")]

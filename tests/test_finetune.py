@@ -36,7 +36,7 @@ def fast(**changes) -> FinetuneConfig:
 
 
 def prepared(tiny_trainable_model, path):
-    pipe = Pipeline.load("default", model=tiny_trainable_model)
+    pipe = Pipeline.load("abstractive", model=tiny_trainable_model)
     pairs = build_prompts(read_pairs(path), pipe)
     return pipe, pairs, encode(pairs, pipe, FinetuneConfig())
 
@@ -51,7 +51,7 @@ def test_labels_mask_the_prompt_and_end_with_the_end_token(tiny_trainable_model,
     pipe, pairs, examples = prepared(tiny_trainable_model, write_pairs(tmp_path / "t.jsonl", n=3))
     tokenizer = pipe.ctx.tokenizer
     # the prompts are what the pipeline itself gives the model
-    by_pipeline = {r.id: r.prompt for r in Pipeline.load("default", model=tiny_trainable_model,
+    by_pipeline = {r.id: r.prompt for r in Pipeline.load("abstractive", model=tiny_trainable_model,
                                                           overrides=["generate.max_new_tokens=1"]).run(
         read_pairs(tmp_path / "t.jsonl").records)}
     for record, example in zip(pairs.records, examples):
@@ -71,7 +71,7 @@ def test_labels_mask_the_prompt_and_end_with_the_end_token(tiny_trainable_model,
 def test_long_references_are_cut_without_an_end_token(tiny_trainable_model, tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps({"id": "a", "article": ARTICLES["bridge"], "summary": "word " * 200}) + "\n")
-    pipe = Pipeline.load("default", model=tiny_trainable_model)
+    pipe = Pipeline.load("abstractive", model=tiny_trainable_model)
     (example,) = encode(build_prompts(read_pairs(path), pipe), pipe, FinetuneConfig(max_target_tokens=10))
     assert sum(label != IGNORE for label in example["labels"]) == 10 and example["truncated"]
     assert example["labels"][-1] != pipe.ctx.tokenizer.eos_token_id
@@ -113,7 +113,7 @@ def test_a_few_steps_lower_the_loss(tiny_trainable_model, tmp_path):
     assert training["steps"] == 8 and len(training["loss_per_step"]) == 8
     assert training["loss_last_10pct"] < training["loss_first"]
     meta = adapters.read_metadata(tmp_path / "adapter")
-    assert meta["base_model"] == str(Path(tiny_trainable_model).resolve()) and meta["pipeline"] == "default"
+    assert meta["base_model"] == str(Path(tiny_trainable_model).resolve()) and meta["pipeline"] == "abstractive"
     assert meta["settings"]["seed"] == 0 and meta["data"]["pairs_used"] == 12
     assert set(meta["lora_target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                                 "down_proj"}
@@ -219,8 +219,9 @@ def test_cli_finetune_then_run_with_the_adapter_changes_the_output(tiny_trainabl
     assert "Adapter:" in result.output and "--adapter" in result.output
 
     def run(out, *options):
-        result = runner.invoke(main, ["run", str(article_folder), "-o", str(tmp_path / out), "--model", tiny_trainable_model,
-                                      "--set", "generate.max_new_tokens=8", *options], catch_exceptions=False)
+        result = runner.invoke(main, ["run", str(article_folder), "-o", str(tmp_path / out), "-p", "abstractive",
+                                      "--model", tiny_trainable_model, "--set", "generate.max_new_tokens=8", *options],
+                               catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return {r["id"]: r["generation"] for r in read_jsonl(tmp_path / out / "summaries.jsonl")}
 

@@ -6,7 +6,7 @@ from .conftest import ARTICLES
 
 
 def pipeline(model, *overrides):
-    return Pipeline(load_pipeline("default", [f"generate.model={model!r}", "generate.max_new_tokens=12",
+    return Pipeline(load_pipeline("abstractive", [f"generate.model={model!r}", "generate.max_new_tokens=12",
                                               *overrides]))
 
 
@@ -60,6 +60,29 @@ def test_single_token_stop_strings_are_matched_by_id(tiny_model):
     ids, strings = _split_stops(tokenizer, [single, "zq#xv END"])
     assert ids == tokenizer(single, add_special_tokens=False)["input_ids"]
     assert strings == ["zq#xv END"]
+
+
+def test_a_stop_inside_a_longer_token_ends_the_row_in_both_decoders(tiny_model):
+    """Gemma has a token for "\n" and another for "\n\n": stopping at "\n" by its id alone
+    let rows run on past "\n\n" (found in the rewrite stage's one-line outputs)."""
+    from summarizer.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model)
+    settings = ["generate.max_new_tokens=30", "generate.copy_bias=5", "generate.no_repeat_ngram=2"]
+    free = [r for r in pipeline(tiny_model, *settings, "generate.stop=[]").run(records())]
+    # a character that the model wrote inside a token of two or more characters
+    pieces = [tokenizer.decode([t]) for r in free for t in tokenizer(r.generation, add_special_tokens=False)["input_ids"]]
+    stop = next(p[0] for p in pieces if len(p) >= 2 and p[0].isalpha())
+    assert len(tokenizer(stop, add_special_tokens=False)["input_ids"]) == 1  # a one-token stop, matched by id too
+    fast = [r.generation for r in pipeline(tiny_model, *settings, f"generate.stop=[{stop!r}]").run(records())]
+    slow = [r.generation for r in pipeline(tiny_model, *settings, f"generate.stop=[{stop!r}]",
+                                           "generate.decoder=transformers").run(records())]
+    assert fast == slow
+    for cut, whole in zip(fast, (r.generation for r in free)):
+        assert whole.startswith(cut)
+        ids = tokenizer(cut, add_special_tokens=False)["input_ids"]
+        assert stop not in tokenizer.decode(ids[:-1])  # nothing before the last token holds the stop
+    assert any(len(c) < len(w.generation) for c, w in zip(fast, free))  # rows really were cut
 
 
 

@@ -12,7 +12,7 @@ EXAMPLES = [
 
 
 def config(*overrides):
-    return load_pipeline("default", list(overrides))
+    return load_pipeline("abstractive", list(overrides))
 
 
 def test_base_prompt_shows_the_examples_through_the_template_then_the_article():
@@ -58,3 +58,12 @@ def test_examples_load_from_a_pipeline_file(tmp_path):
     path.write_text('stages = ["chunk", "extract", "prompt"]\n[[prompt.examples]]\narticle = "A."\nsummary = "B."\n',
                     encoding="utf-8")
     assert load_pipeline(str(path)).prompt.examples == [{"article": "A.", "summary": "B."}]
+
+
+def test_a_template_ending_in_a_colon_gets_a_space_before_each_example_summary():
+    cfg = config('prompt.template="Sentence: {text}\\nShort:"', 'prompt.example_separator="\\n\\n"').prompt
+    cfg.examples = EXAMPLES[:1]
+    assert base_prompt("Rain flooded the harbour.", cfg, None) == (
+        "Sentence: The mill closed after 90 years.\nShort: A 90-year-old mill closes.\n\n"
+        "Sentence: Rain flooded the harbour.\nShort:"
+    )

@@ -1,4 +1,6 @@
-from summarizer.segment import detect_language, estimate_tokens, segment
+import pytest
+
+from summarizer.segment import detect_language, estimate_tokens, segment, strip_dateline
 
 
 def sentences(text, **kw):
@@ -54,3 +56,30 @@ def test_estimate_tokens_counts_words_punctuation_and_cjk_chars():
     assert estimate_tokens("Hello, world!") == 4
     assert estimate_tokens("北京下雪") == 4
     assert estimate_tokens("") == 0
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Beijing (CNN)China linked the attacks to ISIS.", "China linked the attacks to ISIS."),
+    ("(CNN)Nineteen-year-old Tony Robinson was not armed.", "Nineteen-year-old Tony Robinson was not armed."),
+    ("LONDON (Reuters) - Shares fell on Monday.", "Shares fell on Monday."),
+    ("WASHINGTON, D.C. (AP) \u2014 The vote failed.", "The vote failed."),
+    ("PORT KESSEL, Nov. 3 - A storm hit the town.", "A storm hit the town."),
+    ("LONDON \u2014 Shares fell.", "Shares fell."),
+    ("NASA - the agency - said so.", "NASA - the agency - said so."),
+    ("A storm - the worst in years - hit.", "A storm - the worst in years - hit."),
+    # not a dateline: an organisation's abbreviation, an agency named mid-sentence, nothing after
+    ("The World Health Organization (WHO) said so.", "The World Health Organization (WHO) said so."),
+    ("He told CNN (CNN) about it.", "He told CNN (CNN) about it."),
+    ("(CNN)", "(CNN)"),
+])
+def test_strip_dateline(sentence, expected):
+    assert strip_dateline(sentence) == expected
+
+
+def test_a_lower_case_piece_after_an_unknown_abbreviation_stays_with_its_sentence():
+    text = "The next clean-up is on the first Sat. of June next year. It starts at 8 a.m. Bring gloves."
+    assert [text[s:e] for s, e in segment(text)] == [
+        "The next clean-up is on the first Sat. of June next year.", "It starts at 8 a.m.", "Bring gloves."]
+    # a sentence that merely starts in lower case after an ordinary word is still its own
+    text = "He left on Monday. she stayed."
+    assert [text[s:e] for s, e in segment(text)] == ["He left on Monday.", "she stayed."]

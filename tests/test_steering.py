@@ -55,7 +55,7 @@ def test_copy_bias_pulls_generation_into_the_source(tiny_model):
 
 def test_both_decoders_steer_alike(tiny_model):
     def run(*overrides):
-        pipe = Pipeline.load("default", overrides=[f"generate.model={tiny_model!r}", "generate.max_new_tokens=16",
+        pipe = Pipeline.load("abstractive", overrides=[f"generate.model={tiny_model!r}", "generate.max_new_tokens=16",
                                                    "generate.copy_bias=1.5", "generate.no_repeat_ngram=2",
                                                    *overrides])
         return [r.generation for r in pipe.run([Record(id=k, text=v) for k, v in ARTICLES.items()])]
@@ -105,7 +105,7 @@ def test_a_looping_row_ends_at_its_first_repeat_in_both_decoders(tiny_model):
     assert cut.tokens[0] == plain.tokens[0][:len(cut.tokens[0])] and len(cut.tokens[0]) < 30
 
     def run(*overrides):
-        pipe = Pipeline.load("default", overrides=[f"generate.model={tiny_model!r}", "generate.max_new_tokens=30",
+        pipe = Pipeline.load("abstractive", overrides=[f"generate.model={tiny_model!r}", "generate.max_new_tokens=30",
                                                    "generate.loop_ngram=3", *overrides])
         return [r.generation for r in pipe.run([Record(id=k, text=v) for k, v in ARTICLES.items()])]
 

@@ -1,0 +1,121 @@
+"""Rewrite stage: the model shortens each extracted sentence (extract, then compress).
+
+    extract: [s1, s2, s3] --prompt + generate, one per sentence--> [r1, r2, r3] --filters--> summary
+
+The ``default`` pipeline's design: the extract stage picks the salient sentences, and the
+causal LM rewrites each of them shorter, in the manner of the few-shot examples of
+``[prompt]`` (drop the dateline, the attribution, the side clause). Every rewrite goes
+through the pipeline's ``filter.steps`` on its own, against the whole article; a rewrite
+that is dropped (an invented name or number, an echo, an unfinished sentence), fails, is no
+shorter than its sentence or brings in words its sentence lacks is replaced by the sentence
+itself. So a small base model
+cannot make the summary worse than the extract it was given, while a better model makes it
+shorter and closer to a human abstract. Each sentence's outcome is kept in
+``meta["rewrites"]``; the joined text becomes the record's ``generation`` (for the
+``filter`` stage that follows, which removes what repeats across sentences).
+
+The sentences of a window of records are batched together through the ``generate`` stage
+(same decoder, stops and settings); a one-line prompt per sentence ends at ``generate.stop``.
+A document's trace holds a ``generate`` entry per sentence (tokens, batch timings) and a
+``rewrite`` entry for the stage's own work (prompts, filters) and its outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import islice
+from typing import Iterable, Iterator
+
+from .records import Record
+from .segment import strip_dateline
+from .stages import STAGES, Context
+
+# Shortening adds nothing: most content words of a rewrite must come from its own sentence,
+# not just from somewhere in the article ("sinking four vessels" must not become "four
+# vessels were damaged in the worst storm in the town's history"). 75% leaves room for a
+# word the stemmer does not join to its sentence's ("takes" / "take", a stop word).
+SENTENCE_SUPPORT = 0.75
+
+
+@STAGES.register("rewrite")
+def rewrite(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
+    from .generate import window_size
+
+    iterator = iter(records)
+    while window := list(islice(iterator, window_size(ctx.config.generate))):
+        todo = [r for r in window if r.error is None]
+        for r in todo:
+            if r.extract is None:
+                r.error = "rewrite: the record has no extract: run the extract stage first"
+        todo = [r for r in todo if r.error is None]
+        if todo:
+            _rewrite_window(todo, ctx)
+        yield from window
+
+
+rewrite.uses_model = True  # the Ray engine runs it in its model actors
+
+
+def _rewrite_window(records: list[Record], ctx: Context) -> None:
+    from .prompt import FORMATS, resolve_format
+
+    start = time.perf_counter()
+    fmt = resolve_format(ctx)
+    make_prompt = FORMATS.get(fmt)
+    parts: list[tuple[Record, int, Record]] = []  # (record, index in its extract, sentence record)
+    for record in records:
+        for j, sentence in enumerate(record.extract_sentences()):
+            sentence = strip_dateline(sentence)
+            part = Record(id=f"{record.id}#sentence{j + 1}", text=sentence, sentences=[[0, len(sentence)]],
+                          extract=[0], prompt=make_prompt(sentence, ctx.config.prompt, ctx))
+            parts.append((record, j, part))
+    # The window's sentences as one stream: batched, sorted by length, in one generate pass.
+    prepared = time.perf_counter()
+    list(STAGES.get("generate")((part for _, _, part in parts), ctx))
+    generated = time.perf_counter()
+    outcomes: dict[int, list[dict]] = {id(r): [] for r in records}
+    for record, j, part in parts:
+        outcomes[id(record)].append(_choose(part, record, ctx))
+        # each sentence's generate entry (tokens, batch timings) joins its document's trace
+        record.trace += [entry | {"sentence": j + 1} for entry in part.trace if entry["stage"] == "generate"]
+    # the stage's own time (prompts, filters); the model's is in the generate entries
+    seconds = (prepared - start + time.perf_counter() - generated) / max(len(records), 1)
+    for record in records:
+        chosen = outcomes[id(record)]
+        record.meta["rewrites"] = chosen
+        record.generation = " ".join(c["text"] for c in chosen)
+        before = sum(len(c["sentence"].split()) for c in chosen)
+        after = sum(len(c["text"].split()) for c in chosen)
+        record.add_trace("rewrite", seconds, format=fmt, sentences=len(chosen),
+                         rewritten=sum(c["kept"] == "rewrite" for c in chosen),
+                         words_before=before, words_after=after)
+
+
+def _choose(part: Record, record: Record, ctx: Context) -> dict:
+    """The rewrite of one sentence after the filters, or the sentence itself, and why."""
+    from .postfilter import FILTERS
+
+    sentence = part.text
+    outcome = {"sentence": sentence, "generation": part.generation}
+    if part.error is not None:
+        return outcome | {"text": sentence, "kept": "sentence", "why": part.error}
+    text, notes = part.generation or "", []
+    for name in ctx.config.filter.steps:
+        text, note = FILTERS.get(name)(text, record, ctx)  # checked against the whole article
+        if note:
+            notes.append(f"{name}: {note}")
+    text = text.strip()
+    if not text:
+        return outcome | {"text": sentence, "kept": "sentence", "why": "; ".join(notes) or "empty rewrite"}
+    if len(text.split()) >= len(sentence.split()):
+        return outcome | {"text": sentence, "kept": "sentence", "why": "rewrite not shorter"}
+    from .facts import source_stems_of, support
+
+    stems = source_stems_of(sentence)
+    if "said" in stems:
+        stems.add("say")  # headline tense: "..., she said" -> "She says ..."
+    own = support(text, stems)
+    if own < SENTENCE_SUPPORT:
+        return outcome | {"text": sentence, "kept": "sentence",
+                          "why": f"{own:.0%} of its content words are in its sentence"}
+    return outcome | {"text": text, "kept": "rewrite", "why": "; ".join(notes)}
