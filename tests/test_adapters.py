@@ -92,9 +92,9 @@ def test_python_api_and_pipeline_take_an_adapter(tiny_model, tiny_adapter):
     settings = {"generate.max_new_tokens": 6, "filter.steps": []}
     pipe = Pipeline.load("abstractive", model=tiny_model, adapter=tiny_adapter, overrides=["generate.max_new_tokens=6"])
     assert pipe.config.generate.adapter == tiny_adapter
-    tuned = summarize(text, model=tiny_model, adapter=tiny_adapter, settings=settings)
-    assert tuned == summarize(text, model=tiny_adapter, settings=settings)
-    assert tuned != summarize(text, model=tiny_model, settings=settings)
+    tuned = summarize(text, "abstractive", model=tiny_model, adapter=tiny_adapter, settings=settings)
+    assert tuned == summarize(text, "abstractive", model=tiny_adapter, settings=settings)
+    assert tuned != summarize(text, "abstractive", model=tiny_model, settings=settings)
 
 
 def test_adapter_setting_is_in_the_fingerprint_with_its_weights(tiny_model, tmp_path):
