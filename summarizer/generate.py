@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from itertools import islice
 from typing import Iterable, Iterator
 
 from .errors import ConfigError
 from .records import Record
 from .segment import finished_sentences
-from .stages import STAGES, Context, recording_errors
+from .stages import STAGES, Context, in_windows, recording_errors
 
 
 DECODERS = ("fast", "transformers")
@@ -44,14 +43,9 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
         if getattr(cfg, name) < 0:
             raise ConfigError(f"generate.{name} = {getattr(cfg, name)} must be 0 (off) or more "
                               f"(e.g. --set generate.{name}=0).")
-    iterator = iter(records)
     stops = None  # end-of-sequence ids and stop strings: looked up once, at the first window
-    while window := list(islice(iterator, window_size(cfg))):
-        todo = [r for r in window if r.error is None]
-        for r in todo:
-            if r.prompt is None:
-                r.error = "generate: the record has no prompt: run the prompt stage first"
-        todo = [r for r in todo if r.error is None]
+    for window, todo in in_windows(records, window_size(cfg), "prompt",
+                                   "generate: the record has no prompt: run the prompt stage first"):
         if todo:
             stops = stops or _stops(ctx)
             _generate_window(todo, ctx, *stops)

@@ -84,16 +84,11 @@ def resolve_format(ctx: Context) -> str:
     return "chat" if is_chat_model(ctx.config.generate.model, ctx.tokenizer) else "base"
 
 
-def format_prompt(text: str, ctx: Context) -> tuple[str, str]:
-    """The pipeline's prompt for ``text`` and the format used (``base`` or ``chat``)."""
-    fmt = resolve_format(ctx)
-    return FORMATS.get(fmt)(text, ctx.config.prompt, ctx), fmt
-
-
 def prompt_record(record: Record, ctx: Context) -> dict:
     if record.extract is None:
         raise ValueError("the record has no extract: run the extract stage first")
-    record.prompt, fmt = format_prompt(record.extract_text(), ctx)
+    fmt = resolve_format(ctx)
+    record.prompt = FORMATS.get(fmt)(record.extract_text(), ctx.config.prompt, ctx)
     return {"format": fmt, "chars": len(record.prompt)}
 
 

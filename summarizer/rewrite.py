@@ -23,12 +23,11 @@ A document's trace holds a ``generate`` entry per sentence (tokens, batch timing
 from __future__ import annotations
 
 import time
-from itertools import islice
 from typing import Iterable, Iterator
 
 from .records import Record
 from .segment import strip_dateline
-from .stages import STAGES, Context
+from .stages import STAGES, Context, in_windows
 
 # Shortening adds nothing: most content words of a rewrite must come from its own sentence,
 # not just from somewhere in the article ("sinking four vessels" must not become "four
@@ -41,13 +40,8 @@ SENTENCE_SUPPORT = 0.75
 def rewrite(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     from .generate import window_size
 
-    iterator = iter(records)
-    while window := list(islice(iterator, window_size(ctx.config.generate))):
-        todo = [r for r in window if r.error is None]
-        for r in todo:
-            if r.extract is None:
-                r.error = "rewrite: the record has no extract: run the extract stage first"
-        todo = [r for r in todo if r.error is None]
+    for window, todo in in_windows(records, window_size(ctx.config.generate), "extract",
+                                   "rewrite: the record has no extract: run the extract stage first"):
         if todo:
             _rewrite_window(todo, ctx)
         yield from window

@@ -137,8 +137,6 @@ def finished_sentences(text: str) -> int:
 _DATELINE = re.compile(
     r"^(?:[A-Z][\w.'-]*(?:[ ,]+[A-Z][\w.'-]*){0,4}\s*)?\((?:CNN|AP|AFP|Reuters|UPI|PA|dpa)\)\s*(?:--|[-\u2013\u2014:])?\s*"
 )
-
-
 # ... or a place in capitals, maybe a date, then a dash: "PORT KESSEL, Nov. 3 - ", "LONDON — ".
 _PLACE_DATELINE = re.compile(
     r"^[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,3}(?:, [\w. ]{1,20})?\s+(?:--|[-\u2013\u2014])\s+(?=[A-Z0-9\"\u201c])"

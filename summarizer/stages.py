@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 from .config import PipelineConfig
@@ -88,6 +89,19 @@ def per_record(stage: str, process: Callable[[Record, Context], dict | None]) ->
     run.__name__ = stage
     run.__doc__ = process.__doc__
     return run
+
+
+def in_windows(records: Iterable[Record], size: int, needs: str, missing: str) -> Iterator[tuple[list[Record], list[Record]]]:
+    """Records read ``size`` at a time, for stages that batch across documents: each window, and
+    those of its records to work on (no earlier error; one without the field ``needs`` gets the
+    error ``missing`` instead). The stage yields the whole window on, in order."""
+    iterator = iter(records)
+    while window := list(islice(iterator, size)):
+        todo = [r for r in window if r.error is None]
+        for r in todo:
+            if getattr(r, needs) is None:
+                r.error = missing
+        yield window, [r for r in todo if r.error is None]
 
 
 @contextmanager
