@@ -16,6 +16,7 @@ The modules, in the order the work flows:
 - ``report``: the orchestration, report.json and per_document.csv;
 - ``markdown`` / ``html``: report.md, and report.html with matplotlib charts;
 - ``suite``: suites as data (``eval/*.toml``), run and reported per dataset;
+- ``files``: plain names for what becomes a folder, and writing whole files inside the output folder only;
 - ``commands``: the ``eval`` and ``eval-suite`` click commands.
 
 Nothing heavy (numpy, pandas, matplotlib, rouge-score) is imported by this package itself.

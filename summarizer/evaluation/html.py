@@ -5,15 +5,22 @@
 matplotlib is imported here and only here, when a page is drawn (``summarizer --help``
 never pays for it). Figures are drawn on the Agg canvas directly, without pyplot, so no
 display, global figure state or backend setting is involved.
+
+Every text on the page is HTML-escaped, and links are built from path segments by
+:func:`summarizer.evaluation.files.relative_href` only; every name drawn in a chart goes
+through :func:`chart_label`, so a ``$`` is never read as mathtext.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
-from typing import TYPE_CHECKING, Any, Sequence
+import re
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from .files import relative_href
 from .markdown import NOTES, ROUGE_LABELS, Table, measures_table, rouge_table, significance_table
 from .rouge import ROUGE_TYPES
 
@@ -36,6 +43,30 @@ img { max-width: 100%; }
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
 
+LABEL_LENGTH = 40
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+def chart_label(name: object) -> str:
+    """A name as matplotlib draws it literally: ``$`` escaped (mathtext would parse, and can
+    fail on, ``$...$``), line breaks and control characters as one space, and cut to
+    :data:`LABEL_LENGTH` characters so that the layout still fits the figure."""
+    text = _SPACES.sub(" ", str(name)).strip()
+    if len(text) > LABEL_LENGTH:
+        text = text[:LABEL_LENGTH - 1] + "…"
+    return text.replace("$", "\\$")
+
+
+@contextlib.contextmanager
+def _plain_text() -> Iterator[None]:
+    # A matplotlibrc with text.usetex would send every label through LaTeX, which may not be
+    # installed and chokes on "%", "&" and "_".
+    import matplotlib
+
+    with matplotlib.rc_context({"text.usetex": False}):
+        yield
+
+
 def _figure(width: float = 8, height: float = 3.6):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -55,24 +86,30 @@ def _png(figure) -> str:
 
 def grouped_bars(groups: Sequence[str], series: dict[str, list[tuple[float | None, float | None, float | None]]],
                  ylabel: str, title: str) -> str:
-    """Bars of (value, low, high) per group and series; low/high draw the interval."""
-    figure = _figure()
-    axes = figure.add_subplot()
-    width = 0.8 / max(len(series), 1)
-    for k, (name, values) in enumerate(series.items()):
-        xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(groups))]
-        heights = [v[0] or 0.0 for v in values]
-        errors = [[max(0.0, (v[0] or 0) - v[1]) if v[1] is not None else 0.0 for v in values],
-                  [max(0.0, v[2] - (v[0] or 0)) if v[2] is not None else 0.0 for v in values]]
-        has_interval = any(v[1] is not None for v in values)
-        axes.bar(xs, heights, width, yerr=errors if has_interval else None, capsize=3, label=name,
-                 color=COLOURS[k % len(COLOURS)])
-    axes.set_xticks(range(len(groups)), groups)
-    axes.set_ylabel(ylabel)
-    axes.set_title(title)
-    axes.grid(axis="y", alpha=0.3)
-    axes.legend(fontsize="small")
-    return _png(figure)
+    """Bars of (value, low, high) per group and series; low/high draw the interval. The series
+    names go through :func:`chart_label`; ``groups`` are drawn as given (labels of the caller's
+    own, or already made with chart_label), so that a label can keep its line break."""
+    with _plain_text():
+        figure = _figure()
+        axes = figure.add_subplot()
+        width = 0.8 / max(len(series), 1)
+        bars = []
+        for k, (name, values) in enumerate(series.items()):
+            xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(groups))]
+            heights = [v[0] or 0.0 for v in values]
+            errors = [[max(0.0, (v[0] or 0) - v[1]) if v[1] is not None else 0.0 for v in values],
+                      [max(0.0, v[2] - (v[0] or 0)) if v[2] is not None else 0.0 for v in values]]
+            has_interval = any(v[1] is not None for v in values)
+            bars.append(axes.bar(xs, heights, width, yerr=errors if has_interval else None, capsize=3,
+                                 color=COLOURS[k % len(COLOURS)]))
+        axes.set_xticks(range(len(groups)), list(groups))
+        axes.set_ylabel(ylabel)
+        axes.set_title(title)
+        axes.grid(axis="y", alpha=0.3)
+        if bars:
+            # Handles given, not found from labels: a label starting with "_" would be left out.
+            axes.legend(bars, [chart_label(name) for name in series], fontsize="small")
+        return _png(figure)
 
 
 def rouge_chart(report: "Report") -> str:
@@ -83,21 +120,22 @@ def rouge_chart(report: "Report") -> str:
 
 
 def length_chart(report: "Report") -> str:
-    figure = _figure()
-    axes = figure.add_subplot()
-    data = [[d.measures["summary_words"] for d in s.documents] for s in report.systems]
-    labels = [s.name for s in report.systems]
-    if report.systems:
-        data.append([d.measures["reference_words"] for d in report.systems[0].documents])
-        labels.append("reference")
-    parts = axes.boxplot(data, tick_labels=labels, patch_artist=True, showmeans=True)
-    for k, box in enumerate(parts["boxes"]):
-        box.set_facecolor(COLOURS[k % len(COLOURS)] if k < len(report.systems) else "#dddddd")
-        box.set_alpha(0.6)
-    axes.set_ylabel("words per summary")
-    axes.set_title("Summary length (triangle: mean)")
-    axes.grid(axis="y", alpha=0.3)
-    return _png(figure)
+    with _plain_text():
+        figure = _figure()
+        axes = figure.add_subplot()
+        data = [[d.measures["summary_words"] for d in s.documents] for s in report.systems]
+        labels = [chart_label(s.name) for s in report.systems]
+        if report.systems:
+            data.append([d.measures["reference_words"] for d in report.systems[0].documents])
+            labels.append("reference")
+        parts = axes.boxplot(data, tick_labels=labels, patch_artist=True, showmeans=True)
+        for k, box in enumerate(parts["boxes"]):
+            box.set_facecolor(COLOURS[k % len(COLOURS)] if k < len(report.systems) else "#dddddd")
+            box.set_alpha(0.6)
+        axes.set_ylabel("words per summary")
+        axes.set_title("Summary length (triangle: mean)")
+        axes.grid(axis="y", alpha=0.3)
+        return _png(figure)
 
 
 def faithfulness_chart(report: "Report") -> str:
@@ -188,10 +226,11 @@ def index_html(title: str, reports: list[dict[str, Any]], description: str = "")
             score = by_name.get(name)
             values.append((score["f"], score["low"], score["high"]) if score else (None, None, None))
     if reports:
-        body.append(grouped_bars([e["dataset"] for e in reports], systems, "ROUGE-Lsum F1 x100",
+        body.append(grouped_bars([chart_label(e["dataset"]) for e in reports], systems, "ROUGE-Lsum F1 x100",
                                  "ROUGE-Lsum per dataset, bootstrap 95% intervals"))
     for entry in reports:
-        link = html.escape(entry["link"].replace("report.md", "report.html"))
-        body.append(f'<h2>{html.escape(entry["dataset"])} (<a href="{link}">full report</a>)</h2>')
+        link = relative_href(str(entry["dataset"]), "report.html")
+        anchor = f' (<a href="{html.escape(link)}">full report</a>)' if link else ""
+        body.append(f'<h2>{html.escape(str(entry["dataset"]))}{anchor}</h2>')
         body.append(table_html(entry["table"]))
     return page(title, body)

@@ -11,6 +11,7 @@ by :mod:`summarizer.evaluation.html` as HTML, so both reports always show the sa
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from .rouge import ROUGE_TYPES
@@ -96,11 +97,26 @@ def measures_table(report: "Report") -> Table:
     return headers, rows
 
 
+# Markdown viewers render raw HTML, links and code spans: none of that may come from a
+# summary, an id or a name. "|" as an entity, not "\\|": a backslash before it in the text
+# would otherwise turn the escape back into a cell break.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "\\": "\\\\", "`": "\\`"})
+# Every link form needs "](", "][" or "]:" (a definition for "[text]"); escaping that "]" is
+# enough, and spares the report's own "12.30 [11.90, 12.70]" cells.
+_LINK_CLOSE = re.compile(r"\](?=[(\[:])")
+# Line breaks end a table row; other control characters (ESC) act on a terminal that cats the file.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def markdown_text(text: object) -> str:
+    """``text`` as inert Markdown on one line: shown as written, never as HTML, a link or a table break."""
+    return _BREAKS.sub(" ", _LINK_CLOSE.sub(r"\\]", str(text).translate(_ESCAPES)))
+
+
 def markdown_table(table: Table) -> str:
     headers, rows = table
-    escape = lambda cell: str(cell).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(map(escape, headers)) + " |", "|" + " --- |" * len(headers)]
-    lines += ["| " + " | ".join(map(escape, row)) + " |" for row in rows]
+    lines = ["| " + " | ".join(map(markdown_text, headers)) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(map(markdown_text, row)) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -117,8 +133,8 @@ NOTES = [
 
 
 def report_markdown(report: "Report") -> str:
-    parts = [f"# {report.title}", ""]
-    refs = report.references or "the records' own `reference` field"
+    parts = [f"# {markdown_text(report.title)}", ""]
+    refs = markdown_text(report.references) if report.references else "the records' own `reference` field"
     parts += [f"{report.n_references} reference(s) from {refs}.", ""]
     parts += ["## ROUGE", "", markdown_table(rouge_table(report)), ""]
     significance = significance_table(report)
@@ -128,5 +144,6 @@ def report_markdown(report: "Report") -> str:
     parts += ["## Notes", "", *(f"- {note}" for note in NOTES), ""]
     messages = report.problems.messages()
     parts += ["## Id problems", ""]
-    parts += [f"- {line}" for line in messages] if messages else ["None: every system has every reference id once."]
+    parts += ([f"- {markdown_text(line)}" for line in messages] if messages
+              else ["None: every system has every reference id once."])
     return "\n".join(parts) + "\n"

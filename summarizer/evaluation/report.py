@@ -11,20 +11,26 @@
 
 A failed or empty summary is scored as an empty prediction (0 on every ROUGE type) and
 counted; documents a system lacks are listed in the problems, not scored for it.
+
+In per_document.csv a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading ``'`` (:func:`csv_cell`), so a spreadsheet shows it instead of running it
+as a formula; numbers, and text that is a plain number such as ``-0.5``, are written as they are.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, confidence_interval, paired_test
 from .data import Problems, Reference, SystemOutput, align, read_references, read_system
 from .faithfulness import NGRAM_SIZES, measure
+from .files import Staged, make_folder, remove_temporary
 from .rouge import ROUGE_TYPES, Rouge, Score
 from .tokens import words
 
@@ -144,7 +150,7 @@ def score_documents(system: SystemOutput, references: dict[str, Reference], roug
         status = "failed" if error else ("ok" if summary.strip() else "empty")
         measures = measure(summary, ref.source)
         measures["reference_words"] = len(words(ref.reference))
-        trace = record.get("trace") or []
+        trace = record.get("trace") if isinstance(record.get("trace"), list) else []
         generate = [t.get("seconds") for t in trace if isinstance(t, dict) and t.get("stage") == "generate"]
         every = [t.get("seconds") for t in trace if isinstance(t, dict) and isinstance(t.get("seconds"), (int, float))]
         results.append(DocumentResult(
@@ -240,22 +246,53 @@ def per_document_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
+# OWASP's list of the characters that start a formula in Excel, LibreOffice or Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+REPORT_FILES = ("report.json", "per_document.csv", "report.md", "report.html")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` safe to open in a spreadsheet: text that would start a formula gets a ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def write_report(report: Report, outdir: str | Path, html: bool = True) -> list[Path]:
     """Write report.json, per_document.csv, report.md and (unless ``html`` is False)
-    report.html into ``outdir``; returns their paths."""
+    report.html into ``outdir``; returns their paths. They are renamed into place only once
+    all are written, so the earlier report stays whole when anything fails."""
     import pandas as pd
 
     from .markdown import report_markdown
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = [outdir / "report.json", outdir / "per_document.csv", outdir / "report.md"]
-    written[0].write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    pd.DataFrame(per_document_rows(report)).to_csv(written[1], index=False)
-    written[2].write_text(report_markdown(report), encoding="utf-8")
-    if html:
-        from .html import report_html
+    written = [outdir / name for name in REPORT_FILES[:4 if html else 3]]
+    _check_not_an_input(report, written)
+    make_folder(outdir)
+    remove_temporary(outdir, REPORT_FILES)
+    rows = [{key: csv_cell(value) for key, value in row.items()} for row in per_document_rows(report)]
+    with Staged(outdir) as files:
+        files.text(written[0], json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        # CRLF, as RFC 4180 has it: with "\n" alone the csv writer leaves a cell holding a lone
+        # "\r" unquoted, and every reader then ends the row there.
+        files.write(written[1], lambda temporary: pd.DataFrame(rows).to_csv(temporary, index=False,
+                                                                            lineterminator="\r\n"))
+        files.text(written[2], report_markdown(report))
+        if html:
+            from .html import report_html
 
-        written.append(outdir / "report.html")
-        written[3].write_text(report_html(report), encoding="utf-8")
+            files.text(written[3], report_html(report))
     return written
+
+
+def _check_not_an_input(report: Report, targets: list[Path]) -> None:
+    inputs = {Path(s.path).resolve(): s.path for s in report.systems}
+    if report.references:
+        inputs[Path(report.references).resolve()] = report.references
+    for target in targets:
+        source = inputs.get(target.resolve())
+        if source is not None:
+            raise OutputError(f"{str(target)!r} is one of the inputs ({source}); writing the report there would "
+                              "replace it. Give another output folder with --output.")

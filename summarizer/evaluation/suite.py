@@ -25,14 +25,16 @@ A suite file (TOML)::
     adapter = "../build/adapter"         # optional: a `summarizer finetune` folder (path as for datasets)
 
 ``pipelines = ["lead3", "extractive"]`` is short for tables naming built-ins. Unknown keys
-are errors that list the valid ones. :func:`run_suite` loads each pipeline once, runs it on
-every dataset (``OUTDIR/<dataset>/runs/<pipeline>/summaries.jsonl``), writes one report per
-dataset (``OUTDIR/<dataset>/report.*``) and an index (``OUTDIR/report.md``, ``.html``,
-and ``report.json`` holding every dataset's report).
+are errors that list the valid ones. Dataset and pipeline names become folder names, so they
+must be plain names (:data:`summarizer.evaluation.files.NAME_RULE`). :func:`run_suite` loads
+each pipeline once, runs it on every dataset (``OUTDIR/<dataset>/runs/<pipeline>/summaries.jsonl``),
+writes one report per dataset (``OUTDIR/<dataset>/report.*``) and an index (``OUTDIR/report.md``,
+``.html``, and ``report.json`` holding every dataset's report).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import tomllib
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .files import Staged, check_name, make_folder, output_error, relative_href, remove_temporary
 from .report import EvalConfig
 
 log = logging.getLogger("summarizer")
@@ -78,6 +81,10 @@ class Suite:
 
 
 TOP_LEVEL = ("description", "set", "resamples", "seed", "examples", "datasets", "pipelines")
+# What writing (not reading) raises: a full disk or quota, a read-only or forbidden folder.
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+# The index's own files in the output folder, beside one folder per dataset.
+INDEX_FILES = ("report.json", "report.md", "report.html")
 
 
 def _check_keys(table: Any, valid: list[str], where: str) -> dict[str, Any]:
@@ -120,10 +127,8 @@ def resolve_path(value: str, suite_dir: Path, what: str) -> Path:
 
 def load_suite(path: str | Path) -> Suite:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"suite file {str(path)!r} does not exist; suites live in eval/*.toml.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read_suite_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"suite file {path} is not valid TOML: {exc}.") from exc
     where = str(path)
@@ -142,6 +147,7 @@ def load_suite(path: str | Path) -> Suite:
         _check_keys(table, valid, f"{where}: [datasets.{name}]")
         if "path" not in table:
             raise ConfigError(f"{where}: [datasets.{name}] needs a path (a .jsonl/.csv/.parquet table or a folder).")
+        check_name(name, f"{where}: dataset")
         limit = table.get("limit")
         if limit is not None and _typed(limit, int, f"{where}: datasets.{name}.limit") < 1:
             raise ConfigError(f"{where}: datasets.{name}.limit must be at least 1.")
@@ -156,11 +162,12 @@ def load_suite(path: str | Path) -> Suite:
 
     raw_pipelines = data.get("pipelines")
     if isinstance(raw_pipelines, list):
-        raw_pipelines = {_typed(p, str, f"{where}: pipelines"): {"pipeline": p} for p in raw_pipelines}
+        raw_pipelines = _short_pipelines(_typed(raw_pipelines, list, f"{where}: pipelines"), where)
     pipelines = []
     valid = [f.name for f in fields(PipelineSpec) if f.name != "name"]
     for name, table in _named_tables(raw_pipelines, "pipelines", where):
         _check_keys(table, valid, f"{where}: [pipelines.{name}]")
+        check_name(name, f"{where}: pipeline")
         pipeline = _typed(table.get("pipeline", name), str, f"{where}: pipelines.{name}.pipeline")
         if pipeline.endswith(".toml"):
             pipeline = str(resolve_path(pipeline, suite_dir, f"{where}: pipelines.{name}.pipeline"))
@@ -173,6 +180,12 @@ def load_suite(path: str | Path) -> Suite:
             set=list(_typed(table.get("set", []), list, f"{where}: pipelines.{name}.set")),
             adapter=adapter,
         ))
+    _check_distinct([d.name for d in datasets], "dataset", where)
+    _check_distinct([p.name for p in pipelines], "pipeline", where)
+    for dataset in datasets:
+        if dataset.name.lower() in INDEX_FILES:
+            raise ConfigError(f"{where}: dataset name {dataset.name!r} is the name of one of the index's files "
+                              f"({', '.join(INDEX_FILES)}) in the output folder; rename the dataset.")
     return Suite(
         name=path.stem,
         path=path,
@@ -182,6 +195,49 @@ def load_suite(path: str | Path) -> Suite:
         set=list(_typed(data.get("set", []), list, f"{where}: set")),
         eval=eval_config,
     )
+
+
+def _read_suite_text(path: Path) -> str:
+    # stat, never open, to tell: opening a FIFO would wait for a writer forever.
+    if not path.exists():
+        raise ConfigError(f"suite file {str(path)!r} does not exist; suites live in eval/*.toml.")
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file (a pipe, a device or a socket)"
+        raise ConfigError(f"suite file {str(path)!r} is not a file: it is {kind}; give a .toml file such as "
+                          "eval/quick.toml.")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"suite file {str(path)!r} cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"suite file {path} is not UTF-8 text (byte {raw[exc.start]:#04x} on line {line}); "
+                          "TOML files are UTF-8: save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from exc
+
+
+def _short_pipelines(names: list[str], where: str) -> dict[str, dict[str, str]]:
+    tables: dict[str, dict[str, str]] = {}
+    for name in names:
+        if name in tables:
+            raise ConfigError(f"{where}: pipelines: {name!r} is listed twice; list each pipeline once.")
+        if "/" in name or "\\" in name:
+            raise ConfigError(f"{where}: pipelines: {name!r} is a path, and the list form names built-in pipelines "
+                              "(its entries become folder names); write a [pipelines.NAME] table with pipeline = "
+                              f"{name!r} instead.")
+        tables[name] = {"pipeline": name}
+    return tables
+
+
+def _check_distinct(names: list[str], what: str, where: str) -> None:
+    # TOML keys differ, but on a case-insensitive file system (macOS, Windows) they share a folder.
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise ConfigError(f"{where}: {what} names {other!r} and {name!r} differ only in case, so they would "
+                              "share one folder on some file systems; rename one of them.")
 
 
 def _named_tables(value: Any, key: str, where: str):
@@ -199,6 +255,11 @@ def run_suite(suite: Suite, outdir: str | Path, limit: int | None = None, progre
     from .report import evaluate, write_report
 
     outdir = Path(outdir)
+    # Again here: a Suite can be built in code, without load_suite.
+    for spec in [*suite.datasets, *suite.pipelines]:
+        check_name(spec.name, "dataset" if isinstance(spec, DatasetSpec) else "pipeline")
+    _check_not_reading_output(suite, outdir)
+    make_folder(outdir)
     # Loaded once, before any work, so that a bad setting fails at once; the model itself
     # loads on first use and is cached for the whole process.
     pipes = {spec.name: Pipeline.load(spec.pipeline, model=spec.model, overrides=[*suite.set, *spec.set],
@@ -212,13 +273,19 @@ def run_suite(suite: Suite, outdir: str | Path, limit: int | None = None, progre
     }
     entries = []
     for dataset in suite.datasets:
-        folder = outdir / dataset.name
+        folder = make_folder(outdir / dataset.name, root=outdir)
         files, runs = [], {}
         for spec in suite.pipelines:
             log.info("%s: running %s on %s", suite.name, spec.name, dataset.name)
-            result = run_to_folder([str(dataset.path)], folder / "runs" / spec.name, pipes[spec.name],
-                                   limit=limit or dataset.limit, text_field=dataset.text_field,
-                                   reference_field=dataset.reference_field, progress=progress)
+            run_folder = make_folder(folder / "runs" / spec.name, root=folder / "runs")
+            try:
+                result = run_to_folder([str(dataset.path)], run_folder, pipes[spec.name],
+                                       limit=limit or dataset.limit, text_field=dataset.text_field,
+                                       reference_field=dataset.reference_field, progress=progress)
+            except OSError as exc:
+                if exc.errno not in WRITE_ERRORS or not _written_in(exc, run_folder):
+                    raise
+                raise output_error(exc, run_folder) from exc
             runs[spec.name] = {"documents": result.total, "failed": result.failed,
                                "fallbacks": result.fallbacks, "seconds": result.seconds}
             log.info("  %d document(s) in %.1f s, %d failed", result.total, result.seconds, result.failed)
@@ -232,6 +299,23 @@ def run_suite(suite: Suite, outdir: str | Path, limit: int | None = None, progre
         entries.append(_index_entry(dataset.name, report.to_dict(), runs))
     write_index(suite, outdir, entries, combined)
     return combined
+
+
+def _written_in(exc: OSError, folder: Path) -> bool:
+    # A write to an open file names no file; any other path must be in the run's own folder.
+    return exc.filename is None or Path(exc.filename).resolve().is_relative_to(folder.resolve())
+
+
+def _check_not_reading_output(suite: Suite, outdir: Path) -> None:
+    out = outdir.resolve()
+    for dataset in suite.datasets:
+        source = dataset.path.resolve()
+        if source == out or source.is_relative_to(out) or (dataset.path.is_dir() and out.is_relative_to(source)):
+            raise ConfigError(
+                f"dataset {dataset.name!r}: its path {str(dataset.path)!r} and the output folder {str(outdir)!r} "
+                "overlap, so the suite would read its own output (runs and per_document.csv) as documents; "
+                "give an output folder outside the dataset's folder."
+            )
 
 
 def _pipeline_entry(spec: PipelineSpec, pipe, suite: Suite) -> dict[str, Any]:
@@ -253,22 +337,25 @@ def _index_entry(dataset: str, report: dict[str, Any], runs: dict[str, Any]) -> 
         per_doc = run["seconds"] / run["documents"] if run.get("documents") else None
         rows.append([s["name"], str(s["n"]), *(rouge_cell(s[t]) for t in ROUGE_TYPES),
                      "–" if per_doc is None else f"{per_doc:.3f}", str(s["empty"]), str(s["fallbacks"])])
-    return {"dataset": dataset, "link": f"{dataset}/report.md", "report": report, "table": (headers, rows)}
+    return {"dataset": dataset, "report": report, "table": (headers, rows)}
 
 
 def write_index(suite: Suite, outdir: Path, entries: list[dict[str, Any]], combined: dict[str, Any]) -> None:
     from .html import index_html
-    from .markdown import markdown_table
+    from .markdown import markdown_table, markdown_text
 
-    outdir.mkdir(parents=True, exist_ok=True)
-    (outdir / "report.json").write_text(json.dumps(combined, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    lines = [f"# Suite {suite.name}", ""]
+    make_folder(outdir)
+    remove_temporary(outdir, INDEX_FILES)
+    lines = [f"# Suite {markdown_text(suite.name)}", ""]
     if suite.description:
-        lines += [suite.description, ""]
+        lines += [markdown_text(suite.description), ""]
     lines += ["ROUGE F1 x100 [bootstrap 95% interval]; run s/doc is the wall time of the run per document "
               "(model loading included in the first dataset's run).", ""]
     for entry in entries:
-        lines += [f"## {entry['dataset']} ([report]({entry['link']}))", "", markdown_table(entry["table"]), ""]
-    (outdir / "report.md").write_text("\n".join(lines), encoding="utf-8")
-    title = f"Suite {suite.name}"
-    (outdir / "report.html").write_text(index_html(title, entries, suite.description), encoding="utf-8")
+        link = relative_href(str(entry["dataset"]), "report.md")
+        heading = markdown_text(entry["dataset"]) + (f" ([report]({link}))" if link else "")
+        lines += [f"## {heading}", "", markdown_table(entry["table"]), ""]
+    with Staged(outdir) as files:
+        files.text(outdir / "report.json", json.dumps(combined, indent=2, ensure_ascii=False) + "\n")
+        files.text(outdir / "report.md", "\n".join(lines))
+        files.text(outdir / "report.html", index_html(f"Suite {suite.name}", entries, suite.description))
