@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from .cliutils import library_errors
+from .cliutils import PrintableFormatter, library_errors, printable
 
 EXIT_SOME_FAILED = 3
 EXIT_STOPPED = 4
@@ -48,6 +48,14 @@ def pipeline_options(func):
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def follow_links_option(func):
+    return click.option(
+        "--follow-links/--no-follow-links", default=True, show_default=True,
+        help="Read the files and folders that symbolic links inside an input folder point to, also outside it; "
+             "--no-follow-links reads only what is inside the input folders (links leading out become failed "
+             "records).")(func)
 
 
 def _generate_option(flag: str, setting: str, kind, help: str):
@@ -91,7 +99,10 @@ def main(quiet: bool) -> None:
       summarizer ingest examples/articles | summarizer chunk | summarizer extract \\
         | summarizer prompt | summarizer generate | summarizer filter
     """
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    # Messages name files and ids from the input: their control characters must not reach the terminal.
+    handler.setFormatter(PrintableFormatter("%(message)s"))
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, handlers=[handler])
     # transformers' own progress bars and advice would drown the tool's messages.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -120,9 +131,10 @@ def main(quiet: bool) -> None:
               help="Ray cluster to run on, e.g. 10.0.0.5:6379 or 'auto' [default: start Ray on this machine].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Ray engine: model workers, each loading the model once [default: one per GPU, or 1].")
+@follow_links_option
 @library_errors
 def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference_field,
-        write_txt, parquet_rows, show, force, fail_fast, engine, ray_address, workers):
+        write_txt, parquet_rows, show, force, fail_fast, engine, ray_address, workers, follow_links):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
 
     A run that is stopped (Ctrl-C, kill, a crash) continues where it stopped when the same
@@ -140,15 +152,16 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
         result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
                                reference_field=reference_field, write_txt=write_txt, parquet_rows=parquet_rows or 0,
                                resume=not force, fail_fast=fail_fast, engine=engine,
-                               ray_address=ray_address, workers=workers)
+                               ray_address=ray_address, workers=workers, follow_links=follow_links)
     except KeyboardInterrupt:
         click.echo(f"\nInterrupted. Finished documents are kept in {os.path.join(outdir, PARTIAL)}; "
                    "run the same command again to continue.", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if show:
         for record in result.records:
-            click.echo(f"== {record.id}")
-            click.echo(record.summary if record.error is None else f"[failed] {record.error}")
+            click.echo(f"== {printable(record.id)}")
+            click.echo(printable(record.summary, lines=True) if record.error is None
+                       else f"[failed] {printable(record.error)}")
             click.echo()
     summarized = result.total - result.failed
     click.echo(
@@ -158,16 +171,16 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
         err=True,
     )
     for record in [r for r in result.records if r.error][:10]:
-        click.echo(f"  failed {record.id}: {record.error}", err=True)
+        click.echo(f"  failed {printable(record.id)}: {printable(record.error)}", err=True)
     if result.failed > 10:
         click.echo(f"  ... and {result.failed - 10} more (see the records' 'error' field)", err=True)
     for record in [r for r in result.records if r.warnings][:5]:
-        click.echo(f"  warning {record.id}: {record.warnings[0]}", err=True)
+        click.echo(f"  warning {printable(record.id)}: {printable(record.warnings[0])}", err=True)
     if result.warned > 5:
         click.echo(f"  ... and {result.warned - 5} more document(s) with warnings (their 'warnings' field)", err=True)
     if not result.complete:
         click.echo(
-            f"Stopped at the first failed document, {result.stopped_at.id} (--fail-fast). "
+            f"Stopped at the first failed document, {printable(result.stopped_at.id)} (--fail-fast). "
             f"Records so far: {os.path.join(outdir, PARTIAL)}; fix the problem and run the same command "
             "again to continue.", err=True,
         )
@@ -179,34 +192,65 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
 
 @main.command(short_help="Read folders, files and tables; write one JSONL record per document.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output [default: stdout].")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="JSONL output [default: stdout].")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N documents.")
 @click.option("--text-field", default=None, help="Table column holding the text [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding a reference summary.")
+@follow_links_option
 @library_errors
-def ingest(inputs, output, limit, text_field, reference_field):
+def ingest(inputs, output, limit, text_field, reference_field, follow_links):
     """Read INPUT... (folders, files, tables) and write one JSONL record per document."""
     from .ingest import ingest as ingest_inputs
-    from .records import write_records
+    from .outputs import check_not_input
 
-    for _ in write_records(ingest_inputs(inputs, text_field, reference_field, limit), output):
-        pass
+    check_not_input(output, inputs)
+    # An output file inside an input folder is not read back as input.
+    records = ingest_inputs(inputs, text_field, reference_field, limit, exclude=[] if output == "-" else [output],
+                            follow_links=follow_links)
+    _write_jsonl(records, output)
+
+
+def _write_jsonl(records, output: str) -> None:
+    """Write records to ``output`` ("-": stdout) as they come; a full disk is a sentence, a
+    closed pipe (``| head``) the normal end."""
+    from .records import write_records
+    from .store import write_error
+
+    try:
+        with click.open_file(output, "w", encoding="utf-8") as stream:
+            for _ in write_records(records, stream):
+                pass
+    except BrokenPipeError:
+        # The reader has gone; Python would print a second error when flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        if exc.filename is None and output != "-":
+            exc.filename = output
+        raise write_error(exc, exc.filename or "standard output", "nothing was lost from the input; "
+                          "write to another place and run the command again") from exc
 
 
 def _stage_command(name: str, summary: str):
-    @click.option("--input", "-i", "source", type=click.File("r", encoding="utf-8"), default="-",
+    @click.option("--input", "-i", "source", type=click.Path(dir_okay=False, allow_dash=True), default="-",
                   help="JSONL records [default: stdin].")
-    @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
                   help="JSONL records [default: stdout].")
     @pipeline_options
     @library_errors
     def command(source, output, pipeline, model, overrides):
-        from .records import read_records, write_records
+        from .outputs import check_not_input
+        from .records import read_records
         from .stages import STAGES
 
+        check_not_input(output, [source])  # before anything is opened for writing
         pipe = _load_pipeline(pipeline, model, overrides)
-        for _ in write_records(STAGES.get(name)(read_records(source), pipe.ctx), output):
-            pass
+        try:
+            stream = click.open_file(source, "r", encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {source!r} ({exc.strerror or exc}).", param_hint="--input")
+        with stream:
+            _write_jsonl(STAGES.get(name)(read_records(stream), pipe.ctx), output)
 
     command.__doc__ = f"{summary}\n\nReads JSONL records (stdin by default) and writes them with the stage's fields added."
     return main.command(name=name, short_help=summary)(command)

@@ -3,7 +3,8 @@
     >>> records = list(ingest(["examples/articles"]))  # doctest: +SKIP
 
 - A folder is read recursively (files sorted by path; symbolic links followed, loops
-  skipped): ``.txt``, ``.md``, ``.html``/``.htm`` are one document each; ``.json`` (an
+  skipped; with ``follow_links=False`` a link that leads out of the input folder is a failed
+  record instead): ``.txt``, ``.md``, ``.html``/``.htm`` are one document each; ``.json`` (an
   object or a list of objects), ``.jsonl``, ``.csv`` and ``.parquet`` are tables with one
   document per row. A folder saved by ``datasets.Dataset.save_to_disk`` is a table too.
   ``.pdf`` and word-processor files in a folder become failed records that say how to
@@ -14,21 +15,25 @@
   else it is ``<file id>:<row>`` (rows counted from 1).
 - A document's id is its path relative to the input folder, without the suffix (or the
   file name's stem for a file given directly); files of one folder that differ only in
-  their suffix (``a.md``, ``a.txt``) keep it (``a.md``, ``a.txt``); an id seen again
-  gets ``~2``, ``~3`` appended. Ids are therefore unique and the same on every run.
+  their suffix (``a.md``, ``a.txt``) keep it (``a.md``, ``a.txt``). An id already handed out
+  is renamed with the first of ``~2``, ``~3``, ... that is still free, so ``a``, ``a``, ``a~2``
+  become ``a``, ``a~2``, ``a~2~2``. Ids are therefore unique and the same on every run.
 - Per-document problems (binary or unreadable files, broken links, empty text, a
-  malformed JSONL line, a missing text field) become that record's ``error``; doubtful
+  malformed or too deeply nested JSON line, a missing text field, a document over the size
+  limits below) become that record's ``error``; doubtful
   ones (a guessed encoding, replaced bytes) are noted in its ``warnings``. Only a path
   that cannot be used at all (it does not exist, a folder with nothing to read, a table
   given by name without any text column) raises :class:`InputError`, and the paths are
   all checked before the first record is made.
+- Memory is bounded per document, whatever the input claims: a file or stream read whole
+  stops at :data:`MAX_FILE_BYTES`, a JSONL line at :data:`MAX_LINE_BYTES`, and a Parquet
+  table is read row group by row group, each first checked against :data:`MAX_ROW_GROUP_BYTES`.
 """
 
 from __future__ import annotations
 
 import errno
 import io
-import json
 import logging
 import os
 import re
@@ -39,7 +44,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import InputError
-from .records import Record
+from .htmltext import html_to_text
+from .records import Record, loads_json
 
 log = logging.getLogger("summarizer")
 
@@ -58,10 +64,6 @@ CONVERT_SUFFIXES = {
 }
 TEXT_FIELDS = ("text", "article", "document", "content", "body")
 REFERENCE_FIELDS = ("summary", "reference", "highlights")
-_HTML_BLOCKS = (
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-    "section", "article", "header", "footer", "blockquote", "pre", "title", "figcaption", "dd", "dt",
-)
 # File signatures, so a binary file is named for what it is rather than "not text".
 _SIGNATURES = (
     (b"%PDF-", CONVERT_SUFFIXES[".pdf"]),
@@ -87,6 +89,18 @@ _BOMS = (
 # A single document is held in memory several times over while it is processed (about 7x
 # its size at peak: 330 MB for 50 MB); above this it is refused with a message instead.
 MAX_FILE_BYTES = 256 * 2**20
+# A JSONL line is one document, so it gets the same limit as a file: a line is read with a
+# bounded readline, and a longer one is skipped in chunks, so it is never held whole.
+MAX_LINE_BYTES = MAX_FILE_BYTES
+# A Parquet row group is read only when the columns used (id, text, reference) take at most
+# this uncompressed (the file's metadata says so before anything is read), so that no cell,
+# and no dictionary page of repeated values, can be larger than a file may be.
+MAX_ROW_GROUP_BYTES = MAX_FILE_BYTES
+# Parquet rows are read this many at a time at most (fewer where values are long), so that
+# `--limit 1` reads one small batch.
+_PARQUET_BATCH_ROWS = 64
+# What is read at a time when reading on to a limit, or skipping what is over it.
+_CHUNK_BYTES = 2**20
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # C0 and C1 control characters other than the whitespace ones (tab, line ends, form feed,
 # and the separators str.split() already treats as spaces), and stray byte-order marks.
@@ -114,20 +128,24 @@ def ingest(
     reference_field: str | None = None,
     limit: int | None = None,
     exclude: Iterable[str | Path] = (),
+    follow_links: bool = True,
 ) -> Iterator[Record]:
     """Return an iterator of one record per document found in ``inputs``, in a stable order.
 
     Every path is checked and every folder listed now, so a missing path or an empty folder
     raises :class:`InputError` before any document is read. Files and folders in
-    ``exclude`` (``summarizer run``'s own output) are never read.
+    ``exclude`` (``summarizer run``'s own output) are never read. With ``follow_links=False``
+    (``--no-follow-links``) a symbolic link inside a folder that leads out of that folder is
+    a failed record, not read; links named in ``inputs`` are always followed.
     """
-    return _records(plan(inputs, exclude), text_field, reference_field, limit)
+    return _records(plan(inputs, exclude, follow_links), text_field, reference_field, limit)
 
 
-def plan(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[_Source]:
+def plan(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = (),
+         follow_links: bool = True) -> list[_Source]:
     """The files (and dataset folders) to read, in reading order; nothing is read yet."""
     excluded = {os.path.realpath(p) for p in exclude}
-    return [source for raw in inputs for source in _plan(raw, excluded)]
+    return [source for raw in inputs for source in _plan(raw, excluded, follow_links)]
 
 
 def read_source(source: _Source, text_field: str | None = None, reference_field: str | None = None) -> Iterator[Record]:
@@ -149,21 +167,32 @@ def _records(sources: list[_Source], text_field: str | None, reference_field: st
 
 
 class IdRenamer:
-    """Gives an id seen before a new one, in reading order (``a``, ``a~2``, ``a~3``), so that
-    every record of a run has its own id (the Ray engine renames on its driver the same way)."""
+    """Gives an id that was handed out before the first free one of ``id~2``, ``id~3``, ...,
+    in reading order, so that every record of a run has its own id (the Ray engine renames
+    on its driver the same way): ``a``, ``a``, ``a~2`` become ``a``, ``a~2``, ``a~2~2``."""
 
     def __init__(self):
-        self.seen: Counter[str] = Counter()
+        # Every id handed out, renamed or not: a row's own id can be one made up for an
+        # earlier row (``a~2``), and must then be renamed in turn.
+        self.taken: set[str] = set()
+        # Where the search for a free ``id~n`` resumes, so n copies of one id cost O(n), not O(n²).
+        self.next_suffix: dict[str, int] = {}
 
     def __call__(self, record: Record) -> None:
-        self.seen[record.id] += 1
-        if self.seen[record.id] > 1:
-            new_id = f"{record.id}~{self.seen[record.id]}"
-            log.warning("id %r occurs more than once; this one is renamed %r", record.id, new_id)
-            record.id = new_id
+        if record.id not in self.taken:
+            self.taken.add(record.id)
+            return
+        n = self.next_suffix.get(record.id, 2)
+        while f"{record.id}~{n}" in self.taken:
+            n += 1
+        self.next_suffix[record.id] = n + 1
+        new_id = f"{record.id}~{n}"
+        log.warning("id %r occurs more than once; this one is renamed %r", record.id, new_id)
+        self.taken.add(new_id)
+        record.id = new_id
 
 
-def _plan(raw: str | Path, excluded: set[str]) -> list[_Source]:
+def _plan(raw: str | Path, excluded: set[str], follow_links: bool = True) -> list[_Source]:
     path = Path(raw)
     if not path.exists():
         if path.is_symlink():
@@ -178,7 +207,7 @@ def _plan(raw: str | Path, excluded: set[str]) -> list[_Source]:
         return [_Source(path, clean(path.stem))]
     if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
         return [_Source(path, "", dataset=True)]
-    sources, skipped = _list_folder(path, excluded)
+    sources, skipped = _list_folder(path, excluded, follow_links)
     other = ", ".join(f"{suffix} ({n})" for suffix, n in skipped.most_common())
     if not sources:
         raise InputError(
@@ -191,47 +220,79 @@ def _plan(raw: str | Path, excluded: set[str]) -> list[_Source]:
     return sources
 
 
-def _list_folder(root: Path, excluded: set[str]) -> tuple[list[_Source], Counter[str]]:
+def _list_folder(root: Path, excluded: set[str], follow_links: bool = True) -> tuple[list[_Source], Counter[str]]:
     """Every readable-looking file under ``root``, sorted by relative path, with unique ids.
 
-    os.walk rather than rglob: rglob's is_file() quietly drops broken links, link loops and
-    pipes, and they must become failed records instead. Linked folders are followed unless
-    the link points back into its own ancestors, which would repeat forever.
+    A walk of its own rather than rglob, whose is_file() quietly drops broken links, link
+    loops and pipes (they must become failed records instead), and rather than os.walk,
+    which recurses once per level on Python < 3.12 (RecursionError in a tree 1000 deep).
+    Linked folders are followed unless the link points back into its own ancestors, which
+    would repeat forever, or, with ``follow_links=False``, leads out of ``root``.
     """
     found: list[tuple[tuple[str, ...], Path, str | None]] = []
     skipped: Counter[str] = Counter()
     top = str(root)
-    chains = {top: frozenset([os.path.realpath(top)])}
+    top_real = os.path.realpath(top)
     excluded_names = {os.path.basename(path) for path in excluded}  # spares a realpath per file
 
-    def unlistable(exc: OSError) -> None:
-        where = Path(exc.filename or top)
-        if os.path.realpath(where) == os.path.realpath(top):
-            raise InputError(f"folder {top!r} cannot be read ({_os_reason(exc)}).") from exc
-        found.append((where.relative_to(root).parts, where, f"cannot list this folder ({_os_reason(exc)}); "
-                      "its files were not read"))
+    def outside(link: str) -> str | None:
+        """Why the link ``link`` is not followed, or None when it may be."""
+        if follow_links:
+            return None
+        real = os.path.realpath(link)
+        if real == top_real or real.startswith(top_real.rstrip(os.sep) + os.sep):
+            return None
+        return (f"symbolic link to {real!r}, outside the input folder {top!r}; not read (--no-follow-links: "
+                "links that lead out of the folder are not followed)")
 
-    for dirpath, dirnames, filenames in os.walk(top, onerror=unlistable, followlinks=True):
-        chain = chains.pop(dirpath, frozenset())
-        kept = []
-        for name in sorted(dirnames):
-            full = os.path.join(dirpath, name)
-            real = os.path.realpath(full)
-            if real in excluded:
+    # (folder, its real path, the real paths of it and its ancestors): the real path of an
+    # entry that is no link is its folder's real path joined with its name, which spares a
+    # realpath (one lstat per level) for all but the links.
+    stack = [(top, top_real, frozenset([top_real]))]
+    while stack:
+        dirpath, dir_real, chain = stack.pop()
+        try:
+            with os.scandir(dirpath) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            if dirpath == top:
+                raise InputError(f"folder {top!r} cannot be read ({_os_reason(exc)}).") from exc
+            where = Path(dirpath)
+            found.append((where.relative_to(root).parts, where, f"cannot list this folder ({_os_reason(exc)}); "
+                          "its files were not read"))
+            continue
+        subfolders = []
+        for entry in entries:
+            full = os.path.join(dirpath, entry.name)
+            try:
+                link = entry.is_symlink()
+            except OSError:  # gone since it was listed: reading it will say so
+                link = False
+            try:
+                is_dir = entry.is_dir()  # follows a link; False for a broken one, which is a file here
+            except OSError:
+                is_dir = False
+            if is_dir:
+                real = os.path.realpath(full) if link else os.path.join(dir_real, entry.name)
+                if real in excluded:
+                    continue
+                if real in chain:
+                    log.warning("skipped %s: a symbolic link to one of its own parent folders (a loop)", full)
+                    continue
+                problem = outside(full) if link else None
+                if problem:
+                    found.append((Path(full).relative_to(root).parts, Path(full), problem))
+                    continue
+                subfolders.append((full, real, chain | {real}))
                 continue
-            if real in chain:
-                log.warning("skipped %s: a symbolic link to one of its own parent folders (a loop)", full)
-                continue
-            kept.append(name)
-            chains[full] = chain | {real}
-        dirnames[:] = kept
-        for name in filenames:
-            file = Path(dirpath, name)
+            file = Path(full)
             suffix = file.suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES and suffix not in CONVERT_SUFFIXES:
                 skipped[suffix or "(no suffix)"] += 1
-            elif name not in excluded_names or os.path.realpath(file) not in excluded:
-                found.append((file.relative_to(root).parts, file, None))
+            elif entry.name not in excluded_names or os.path.realpath(file) not in excluded:
+                found.append((file.relative_to(root).parts, file, outside(full) if link else None))
+        # Taken in name order, depth first, as os.walk went: only the log's order depends on it.
+        stack.extend(sorted(subfolders, reverse=True))
     found.sort(key=lambda item: item[0])
     stems = Counter(Path(*parts).with_suffix("").as_posix() for parts, _, problem in found if problem is None)
     sources = []
@@ -298,9 +359,11 @@ def _unreadable(path: Path, in_folder: bool) -> str | None:
     return None
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path) -> bytearray:
     """The file's bytes; a binary file its first bytes give away, or a file too large to hold
-    in memory, is refused before the rest is read (a 4 GB video named .txt is not loaded)."""
+    in memory, is refused before the rest is read (a 4 GB video named .txt is not loaded).
+    At most MAX_FILE_BYTES + 1 bytes are ever read, whatever the size the system reports: a
+    pipe, /dev/stdin or a /proc file says 0, and `yes | summarizer run /dev/stdin` never ends."""
     try:
         with path.open("rb") as handle:
             head = handle.read(8192)
@@ -310,12 +373,31 @@ def _read(path: Path) -> bytes:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise ValueError(
-                    f"file is {size / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read whole "
+                    f"file is {size / 2**20:.0f} MB; files over {_limit(MAX_FILE_BYTES)} are not read whole "
                     "(memory): split it into documents, or give a table as .jsonl, which is read line by line"
                 )
-            return head + handle.read()
+            # Grown in place a chunk at a time: `head + handle.read()` held the file twice.
+            data = bytearray(head)
+            while len(data) <= MAX_FILE_BYTES:
+                chunk = handle.read(min(_CHUNK_BYTES, MAX_FILE_BYTES + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+            if len(data) > MAX_FILE_BYTES:
+                raise ValueError(
+                    f"input is over {_limit(MAX_FILE_BYTES)} (a stream, or a file that grew while read); "
+                    "inputs over the limit are not read whole (memory): split it into documents, "
+                    "or give a table as .jsonl, which is read line by line"
+                )
+            return data
     except OSError as exc:
         raise ValueError(f"cannot read the file ({_os_reason(exc)})") from exc
+
+
+def _limit(size: int) -> str:
+    """A byte limit for a message: in MB when it is a round number of them (the real limits),
+    else in bytes (the small ones tests set)."""
+    return f"{size // 2**20} MB" if size >= 2**20 and size % 2**20 == 0 else f"{size} bytes"
 
 
 def _os_reason(exc: OSError) -> str:
@@ -373,12 +455,17 @@ def decode_text(data: bytes) -> tuple[str, str, str | None]:
 def _binary_kind(head: bytes) -> str | None:
     """Why a file starting with ``head`` is not text, when its first bytes tell (a signature,
     or NUL bytes that are not UTF-16); None otherwise."""
-    for signature, message in _SIGNATURES:
-        if head.startswith(signature):
-            return message
+    kind = _signature(head)
+    if kind:
+        return kind
     if b"\x00" in head and not any(head.startswith(bom) for bom, _ in _BOMS) and not _utf16_order(head):
         return "binary file (contains NUL bytes), not text"
     return None
+
+
+def _signature(head: bytes) -> str | None:
+    """What kind of binary file starts with ``head``, when it starts with a known signature."""
+    return next((message for signature, message in _SIGNATURES if head.startswith(signature)), None)
 
 
 def _mostly_utf8(data: bytes) -> tuple[str, str, str] | None:
@@ -434,19 +521,6 @@ def _utf16_order(sample: bytes) -> str | None:
 def _looks_binary(text: str) -> bool:
     sample = text[:65536]
     return bool(sample) and len(_CONTROL.findall(sample)) > 0.1 * len(sample)
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML page, one block element per line; scripts and styles dropped."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
-        tag.decompose()
-    for tag in soup.find_all(_HTML_BLOCKS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    return soup.get_text()
 
 
 def normalize(text: str) -> str:
@@ -519,6 +593,9 @@ def _table(path: Path, base: str, text_field: str | None, reference_field: str |
     if suffix == ".jsonl":
         yield from _jsonl(path, base, meta, text_field, reference_field)
         return
+    if suffix == ".parquet":
+        yield from _parquet(path, base, meta, text_field, reference_field, in_folder)
+        return
     try:
         rows = _read_rows(path, suffix)
     except (OSError, ValueError) as exc:
@@ -527,16 +604,9 @@ def _table(path: Path, base: str, text_field: str | None, reference_field: str |
     if not rows:
         yield Record(id=base, text="", meta=meta, error=f"ingest: table {path.name} has no rows")
         return
-    if suffix in (".csv", ".parquet"):
-        columns = list(rows[0])
-        if _pick_field(columns, text_field, TEXT_FIELDS) is None:
-            wanted = repr(text_field) if text_field else f"any of {', '.join(TEXT_FIELDS)}"
-            message = (f"table {clean(str(path))!r} has no text column ({wanted}); its columns are {columns}. "
-                       "Name the text column with --text-field.")
-            if not in_folder:  # the user named this table: the setting is wrong, say so at once
-                raise InputError(message)
-            yield Record(id=base, text="", meta=meta, error=f"ingest: {message}")
-            return
+    if suffix == ".csv" and _pick_field(rows[0], text_field, TEXT_FIELDS) is None:
+        yield _no_text_column(path, base, meta, list(rows[0]), text_field, in_folder)
+        return
     for n, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             yield Record(id=f"{base}:{n}", text="", meta={**meta, "row": n},
@@ -545,20 +615,138 @@ def _table(path: Path, base: str, text_field: str | None, reference_field: str |
         yield _row_record(row, base, n, meta, text_field, reference_field)
 
 
+def _no_text_column(path: Path, base: str, meta: dict, columns: list, text_field: str | None,
+                    in_folder: bool) -> Record:
+    wanted = repr(text_field) if text_field else f"any of {', '.join(TEXT_FIELDS)}"
+    message = (f"table {clean(str(path))!r} has no text column ({wanted}); its columns are {columns}. "
+               "Name the text column with --text-field.")
+    if not in_folder:  # the user named this table: the setting is wrong, say so at once
+        raise InputError(message)
+    return Record(id=base, text="", meta=meta, error=f"ingest: {message}")
+
+
 def _read_rows(path: Path, suffix: str) -> list:
     if suffix == ".json":
         text, _ = decode(_read(path))
-        data = json.loads(text)
+        data = loads_json(text)
         return data if isinstance(data, list) else [data]
     import pandas as pd
 
-    if suffix == ".csv":
-        # Decoded here so that a cp1252 or UTF-16 table reads like a text file does.
-        text, _ = decode(_read(path))
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    else:
-        frame = pd.read_parquet(path)
+    # Decoded here so that a cp1252 or UTF-16 table reads like a text file does.
+    text, _ = decode(_read(path))
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     return frame.to_dict(orient="records")
+
+
+# The column pandas adds for a DataFrame's index; pandas itself hides it again when reading.
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+
+
+def _parquet(path: Path, base: str, meta: dict, text_field: str | None, reference_field: str | None,
+             in_folder: bool) -> Iterator[Record]:
+    """The rows of a Parquet table, read lazily, in small batches and only the columns used;
+    a row group that would take more than MAX_ROW_GROUP_BYTES is one failed record.
+
+    Not pandas.read_parquet: it expands the whole table at once, and a 172 KB file can hold
+    1.5 GB of text (a long value repeated is stored once, in a dictionary page).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    errors = (OSError, ValueError, pa.ArrowException)
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            # Opening a pipe nobody writes to would wait forever, and one that is written to
+            # cannot be read from its end, where a Parquet file keeps its index.
+            raise ValueError("a Parquet file is read from its end, so it must be a regular file, "
+                             "not a pipe or device; save it to a file first")
+        metadata = pq.read_metadata(path)
+        schema = metadata.schema.to_arrow_schema()
+        columns = [name for name in schema.names if not _PANDAS_INDEX.fullmatch(name)]
+    except errors as exc:
+        yield Record(id=base, text="", meta=meta, error=f"ingest: cannot read table {path.name}: {exc}")
+        return
+    if metadata.num_rows == 0:
+        yield Record(id=base, text="", meta=meta, error=f"ingest: table {path.name} has no rows")
+        return
+    tf = _pick_field(columns, text_field, TEXT_FIELDS)
+    if tf is None:
+        yield _no_text_column(path, base, meta, columns, text_field, in_folder)
+        return
+    rf = _pick_field(columns, reference_field, REFERENCE_FIELDS)
+    used = [name for name in dict.fromkeys(["id", tf, rf]) if name in columns]
+    if reference_field is not None:
+        rf = reference_field  # named but missing: no reference, as for the other tables
+    try:
+        parquet = pq.ParquetFile(path, metadata=metadata, pre_buffer=False)
+    except errors as exc:
+        yield Record(id=base, text="", meta=meta, error=f"ingest: cannot read table {path.name}: {exc}")
+        return
+    with parquet:
+        first = 1
+        for group in range(metadata.num_row_groups):
+            info = metadata.row_group(group)
+            rows = (first, first + info.num_rows - 1)
+            first += info.num_rows
+            if info.num_rows == 0:
+                continue
+            size = sum(info.column(j).total_uncompressed_size for j in range(info.num_columns)
+                       if _leaf_of(info.column(j).path_in_schema, used))
+            span = f"{rows[0]}-{rows[1]}" if rows[0] != rows[1] else str(rows[0])
+            if size > MAX_ROW_GROUP_BYTES:
+                yield Record(
+                    id=f"{base}:{span}", text="", meta={**meta, "rows": list(rows)},
+                    error=f"ingest: rows {span} of {path.name} (row group {group + 1}) hold {_size(size)} in the "
+                    f"columns read, over the limit of {_limit(MAX_ROW_GROUP_BYTES)} for one row group "
+                    "(memory); they were not read. Write the table with smaller row groups, e.g. "
+                    "pyarrow.parquet.write_table(table, path, row_group_size=1000), or as .jsonl",
+                )
+                continue
+            # No value is longer than its column's data in the row group (a repeated value is
+            # stored once, in the dictionary, but each row that uses it gets its own copy), so
+            # a batch of this many rows expands to at most MAX_ROW_GROUP_BYTES: fewer rows per
+            # batch only where values may be long.
+            batch_rows = max(1, min(_PARQUET_BATCH_ROWS, MAX_ROW_GROUP_BYTES // max(1, size)))
+            n = rows[0]
+            try:
+                for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=used):
+                    for row in _arrow_rows(batch):
+                        yield _row_record(row, base, n, meta, tf, rf)
+                        n += 1
+            except errors as exc:
+                span = f"{n}-{rows[1]}" if n != rows[1] else str(n)
+                yield Record(id=f"{base}:{span}", text="", meta={**meta, "rows": [n, rows[1]]},
+                             error=f"ingest: rows {span} of {path.name} cannot be read: {exc}")
+
+
+def _leaf_of(path_in_schema: str, names: list[str]) -> bool:
+    """Whether a Parquet leaf column (``text``, or ``tags.list.element`` of a nested one)
+    belongs to one of the columns ``names``; a dotted name may count twice, never less."""
+    return any(path_in_schema == name or path_in_schema.startswith(name + ".") for name in names)
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.0f} MB" if size >= 2**20 else f"{size} bytes"
+
+
+def _arrow_rows(batch) -> Iterator[dict[str, Any]]:
+    """The rows of a record batch as dicts."""
+    import pyarrow as pa
+
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_nested(column.type):
+            # Never text: only its type is needed, for the message, and a list can hold any
+            # number of values. A struct stands in as an object, anything else nested as a list.
+            stand_in = {} if pa.types.is_struct(column.type) else []
+            columns.append([stand_in if valid else None for valid in column.is_valid().to_pylist()])
+        else:
+            columns.append(column.to_pylist())
+    for values in zip(*columns):
+        row = dict(zip(batch.schema.names, values))
+        if isinstance(row.get("id"), (list, dict)):
+            row["id"] = None  # an id made of a list: use the row number
+        yield row
 
 
 def _jsonl(path: Path, base: str, meta: dict, text_field: str | None, reference_field: str | None) -> Iterator[Record]:
@@ -569,16 +757,42 @@ def _jsonl(path: Path, base: str, meta: dict, text_field: str | None, reference_
         return
     rows = 0
     with handle:
-        for n, raw in enumerate(handle, 1):
+        # A compressed or binary file named .jsonl: one record that says so, not one "not valid
+        # JSON" per stretch of bytes between two newline bytes (millions, each decoded). Only
+        # a file signature counts: one line with a NUL byte must not cost the other lines.
+        kind = _signature(handle.peek(64))
+        if kind:
+            yield Record(id=base, text="", meta=meta, error=f"ingest: {path.name}: {kind}")
+            return
+        for n, (raw, binary, over) in enumerate(_jsonl_lines(handle), 1):
+            if binary or over:
+                rows += 1
+                row_meta = {**meta, "row": n}
+                if binary and over:
+                    yield Record(id=f"{base}:{n}", text="", meta=row_meta,
+                                 error=f"ingest: line {n} is over {_limit(MAX_LINE_BYTES)} of binary data ({binary}) "
+                                 "without a line end; the rest of the file was not read")
+                    return
+                if over:
+                    yield Record(id=f"{base}:{n}", text="", meta=row_meta,
+                                 error=f"ingest: line {n} is over {_limit(MAX_LINE_BYTES)}, the limit for one "
+                                 "document (memory); it was skipped. Split the document, or check that the file "
+                                 "has one JSON object per line")
+                else:
+                    yield Record(id=f"{base}:{n}", text="", meta=row_meta,
+                                 error=f"ingest: line {n} is not valid JSON ({binary})")
+                continue
             if not raw.strip():
                 continue
             rows += 1
             try:
-                row = json.loads(decode(raw)[0])
+                row = loads_json(decode(raw)[0])
             except (ValueError, UnicodeDecodeError) as exc:
                 yield Record(id=f"{base}:{n}", text="", meta={**meta, "row": n},
                              error=f"ingest: line {n} is not valid JSON ({exc})")
                 continue
+            finally:
+                del raw
             if not isinstance(row, dict):
                 yield Record(id=f"{base}:{n}", text="", meta={**meta, "row": n},
                              error=f"ingest: line {n} is {_type_name(row)}, not a JSON object")
@@ -586,6 +800,51 @@ def _jsonl(path: Path, base: str, meta: dict, text_field: str | None, reference_
             yield _row_record(row, base, n, meta, text_field, reference_field)
     if not rows:
         yield Record(id=base, text="", meta=meta, error=f"ingest: table {path.name} has no rows (empty file)")
+
+
+def _jsonl_lines(handle: io.BufferedIOBase) -> Iterator[tuple[bytes, str | None, bool]]:
+    """``(line, binary, over)`` for each line of ``handle``: ``binary`` says what kind of
+    binary data the line starts with (never JSON, so its bytes are not kept: ``line`` is
+    empty), ``over`` that it is longer than MAX_LINE_BYTES (not kept either, and skipped to
+    its end). The caller stops after a binary line that is over the limit.
+
+    Read a chunk at a time, so no more than MAX_LINE_BYTES of a line is ever held, and
+    nothing of a binary one. Binary data over the limit ends the file: a sparse file (space
+    reserved with truncate()) or a disk image can hold gigabytes of NUL bytes without a line
+    end, all of which would have to be read just to find none.
+    """
+    while True:
+        parts: list[bytes] = []
+        size, ended, binary = 0, False, None
+        while size <= MAX_LINE_BYTES:
+            chunk = handle.readline(min(_CHUNK_BYTES, MAX_LINE_BYTES + 1 - size))
+            if not chunk:
+                break
+            if not size:
+                binary = _binary_kind(chunk[:8192])
+            size += len(chunk)
+            ended = chunk.endswith(b"\n")
+            if not binary:
+                parts.append(chunk)
+            if ended:
+                break
+        if not size:
+            return
+        over = size > MAX_LINE_BYTES and not ended
+        if over and not binary:
+            parts = []
+            _skip_line(handle)
+        yield b"".join(parts) if len(parts) != 1 else parts[0], binary, over
+        if over and binary:
+            return
+
+
+def _skip_line(handle: io.BufferedIOBase) -> None:
+    """Read on to the end of the current line, holding one chunk at a time."""
+    while True:
+        chunk = handle.readline(_CHUNK_BYTES)
+        if not chunk or chunk.endswith(b"\n"):
+            return
 
 
 def _dataset_folder(path: Path, text_field: str | None, reference_field: str | None) -> Iterator[Record]:

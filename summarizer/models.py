@@ -63,6 +63,7 @@ def resolve(spec: str) -> str:
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
             raise ModelError(f"model file {spec!r} does not exist; give the path of an existing .gguf file.")
+        check_gguf(path)
         return str(prepare_gguf(path))
     if path.is_dir():
         if (path / PEFT_CONFIG).is_file() and not (path / "config.json").is_file():
@@ -138,6 +139,21 @@ def prepare_default() -> Path:
     return prepare_cached(key, build)
 
 
+def check_gguf(path: Path) -> None:
+    """Refuse a file that is not GGUF before converting it: every GGUF file begins with the
+    four bytes ``GGUF``, and transformers' own error for anything else is a traceback."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {str(path)!r} ({exc.strerror or exc}).") from exc
+    if magic != b"GGUF":
+        raise ModelError(
+            f"model file {str(path)!r} is not a GGUF file (it does not begin with 'GGUF'); give a real .gguf "
+            "file (e.g. one downloaded from a model's GGUF repository), a model folder or a Hugging Face id."
+        )
+
+
 def prepare_gguf(path: Path) -> Path:
     stat = path.resolve().stat()
     fingerprint = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
@@ -145,7 +161,15 @@ def prepare_gguf(path: Path) -> Path:
 
     def build(tmp: Path) -> None:
         log.info("Converting %s once into a transformers folder (later loads take seconds) ...", path)
-        convert_gguf(path, tmp)
+        try:
+            convert_gguf(path, tmp)
+        except Exception as exc:
+            # A GGUF header with a truncated or unsupported body: the gguf reader and
+            # transformers raise struct.error, ValueError, KeyError, ... depending on where it breaks.
+            raise ModelError(
+                f"could not convert model file {str(path)!r} ({type(exc).__name__}: {exc}); check that the file is "
+                "complete (its size and checksum), and that transformers supports its architecture."
+            ) from exc
 
     return prepare_cached(key, build)
 
@@ -170,9 +194,9 @@ def check(spec: str, adapter: str | None = None) -> None:
     """Raise :class:`ModelError` now (before any document is read) if ``spec`` or
     ``adapter`` cannot be used; loads nothing."""
     base, folder = split_spec(spec, adapter)
-    resolve(base)
-    if folder:
+    if folder:  # a look at a folder before resolve(), which may convert a GGUF (a minute, 1 GB)
         check_folder(folder)
+    resolve(base)
 
 
 @lru_cache(maxsize=None)

@@ -11,10 +11,8 @@ documents there are. :func:`run_to_folder` is what ``summarizer run`` does.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -104,6 +102,7 @@ def run_to_folder(
     engine: str = "local",
     ray_address: str | None = None,
     workers: int | None = None,
+    follow_links: bool = True,
 ) -> RunResult:
     """Ingest ``inputs``, run ``pipeline`` and write ``outdir/summaries.jsonl``.
 
@@ -116,7 +115,8 @@ def run_to_folder(
     at the first failed document, leaving the partial file to resume from.
 
     ``parquet_rows`` > 0 also writes ``outdir/parquet/part-NNNNN.parquet``, that many records
-    per shard. ``engine="ray"`` runs the same stages on Ray Data (:mod:`summarizer.rayengine`), on the
+    per shard (see :mod:`summarizer.outputs`). ``follow_links=False`` reads nothing that a
+    symbolic link inside an input folder leads out of it to. ``engine="ray"`` runs the same stages on Ray Data (:mod:`summarizer.rayengine`), on the
     cluster at ``ray_address`` or on a local Ray instance, with ``workers`` model actors;
     the output is the same.
     """
@@ -124,25 +124,29 @@ def run_to_folder(
         raise ConfigError(f"unknown engine {engine!r}; valid choices: {', '.join(ENGINES)}.")
     if engine == "local" and (ray_address or workers):
         raise ConfigError("--ray-address and --workers are settings of the Ray engine; add --engine ray.")
-    from .store import FINAL, RunFolder
+    from .outputs import check_run_folder, own_files
+    from .store import FINAL, RUN_FILES, RunFolder
 
+    outdir = Path(outdir)
+    # Cheap checks first: nothing an input holds, or a user's file, is ever replaced.
+    check_run_folder(outdir, inputs, write_txt, bool(parquet_rows), written=RUN_FILES)
     if pipeline.config.uses_model:
         from .models import check
 
         # A wrong model spec or adapter folder fails now, not after ingest.
         check(pipeline.config.generate.model, pipeline.config.generate.adapter)
-    outdir = Path(outdir)
     # Listing the inputs first: a missing path fails before the output folder is touched, and
     # an output folder inside an input folder is not read back as input on the next run.
-    exclude = [outdir / FINAL, outdir / "txt"]
+    exclude = own_files(outdir)
     if engine == "ray":
         from .rayengine import run_to_folder as run_on_ray
 
         return run_on_ray(inputs, outdir, pipeline, exclude, limit=limit, text_field=text_field,
                           reference_field=reference_field, write_txt=write_txt, parquet_rows=parquet_rows,
                           progress=progress,
-                          resume=resume, fail_fast=fail_fast, address=ray_address, workers=workers)
-    documents = ingest(inputs, text_field, reference_field, limit, exclude=exclude)
+                          resume=resume, fail_fast=fail_fast, address=ray_address, workers=workers,
+                          follow_links=follow_links)
+    documents = ingest(inputs, text_field, reference_field, limit, exclude=exclude, follow_links=follow_links)
     result = RunResult(output=outdir / FINAL)
     start = time.perf_counter()
     order: list[str] = []
@@ -170,7 +174,8 @@ def run_to_folder(
                 break
         if result.complete:
             folder.finalize(order)
-    return finish(result, order, done, write_txt, start, parquet_rows)
+        # Inside the lock: a second run on this folder waits for the .txt files and shards too.
+        return finish(result, order, done, write_txt, start, parquet_rows)
 
 
 def progress_bar(limit: int | None, progress: bool | None):
@@ -187,12 +192,10 @@ def finish(result: RunResult, order: list[str], done: dict[str, Record], write_t
     result.failed = sum(r.error is not None for r in result.records)
     result.fallbacks = sum(r.fallback for r in result.records)
     result.warned = sum(bool(r.warnings) for r in result.records)
-    if write_txt and result.complete:
-        _write_txts(result.output.parent / "txt", result.records)
-    if parquet_rows and result.complete:
-        from .store import write_parquet_shards
+    if (write_txt or parquet_rows) and result.complete:
+        from .outputs import write_extras
 
-        write_parquet_shards(result.output, result.output.parent / "parquet", parquet_rows)
+        write_extras(result.output.parent, result.records, write_txt, parquet_rows)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -201,35 +204,3 @@ def light(record: Record) -> Record:
     """What the caller keeps in memory per document: no text, no spans."""
     return Record(id=record.id, text="", reference=record.reference, error=record.error,
                   summary=record.summary, fallback=record.fallback, warnings=list(record.warnings))
-
-
-def _write_txts(folder: Path, records: list[Record]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    used: dict[str, str] = {}
-    for record in records:
-        if record.summary is None:
-            continue
-        name = safe_filename(record.id)
-        # On case-insensitive file systems (macOS, Windows) "A" and "a" are one file.
-        key = unicodedata.normalize("NFC", name).casefold()
-        if used.setdefault(key, record.id) != record.id:
-            name = f"{name}-{_id_digest(record.id)}"
-        (folder / f"{name}.txt").write_text(record.summary + "\n", encoding="utf-8")
-
-
-def safe_filename(doc_id: str) -> str:
-    """A file name made from an id that cannot leave its folder (no separators, no ``..``)
-    and that no other id maps to: an id that had to be changed (``a/b`` -> ``a_b``) gets a
-    hash of itself appended, so ``a/b`` and ``a_b`` stay two files.
-
-    >>> safe_filename("bridge"), safe_filename("../etc/passwd")
-    ('bridge', '_etc_passwd-7fef78f53440')
-    """
-    name = "".join(c if c.isalnum() or c in "-_.~" else "_" for c in doc_id).strip(".")
-    if name == doc_id and 0 < len(name) <= 200:
-        return name
-    return f"{name[:150] or '_'}-{_id_digest(doc_id)}"
-
-
-def _id_digest(doc_id: str) -> str:
-    return hashlib.sha256(doc_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]

@@ -303,14 +303,14 @@ def iter_records(ds) -> Iterator[tuple[Record, bool]]:
 
 def run_to_folder(inputs, outdir: Path, pipeline, exclude, limit=None, text_field=None, reference_field=None,
                   write_txt=False, parquet_rows=0, progress=None, resume=False, fail_fast=False, address=None,
-                  workers=None):
+                  workers=None, follow_links=True):
     """:func:`summarizer.pipeline.run_to_folder` on Ray: same folder, same records, same order."""
     from .ingest import IdRenamer, plan
     from .pipeline import RunResult, finish, light, progress_bar
     from .store import FINAL, RunFolder
 
     ray = start(address)
-    sources = plan(inputs, exclude)
+    sources = plan(inputs, exclude, follow_links=follow_links)
     result = RunResult(output=outdir / FINAL)
     begin = time.perf_counter()
     order: list[str] = []
@@ -354,7 +354,8 @@ def run_to_folder(inputs, outdir: Path, pipeline, exclude, limit=None, text_fiel
                         break
         if result.complete:
             folder.finalize(order)
-    return finish(result, order, done, write_txt, begin, parquet_rows)
+        # Inside the lock: a second run on this folder waits for the .txt files and shards too.
+        return finish(result, order, done, write_txt, begin, parquet_rows)
 
 
 @contextmanager

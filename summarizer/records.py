@@ -20,6 +20,30 @@ from typing import IO, Any, Iterable, Iterator
 
 from .errors import InputError
 
+# One record line read back from a stage's input. A record holds its document's text (at most
+# ingest's 256 MB file limit) plus spans, prompt and summary, so a real line stays well under
+# this; a longer one is a runaway or binary stream (`cat /dev/zero | summarizer chunk`), which
+# would otherwise be read until memory runs out.
+MAX_RECORD_LINE_CHARS = 2**30
+
+
+def loads_json(text: str | bytes) -> Any:
+    """``json.loads``, except that nesting too deep to parse is a ``ValueError`` too.
+
+    ``json.loads('[' * 100000)`` raises RecursionError, which is no ValueError, so a caller
+    that reports a malformed document by catching ValueError would end the whole run on it
+    instead. Use this for every JSON value that comes from a user's file or stream, and catch
+    ValueError (``json.JSONDecodeError`` is one).
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # Raised from inside the C parser with the stack already unwound: safe to go on.
+        raise ValueError(
+            "nested too deeply to read (arrays or objects inside one another, beyond the "
+            "parser's limit of about a thousand levels)"
+        ) from None
+
 
 @dataclass
 class Record:
@@ -72,6 +96,8 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":
+        """A record from its JSON object; a missing or mistyped field is an :class:`InputError`
+        naming it (a later stage would otherwise fail on it with a traceback)."""
         known = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or "id" not in data or "text" not in data:
             raise InputError(
@@ -79,6 +105,7 @@ class Record:
                 f"{sorted(data) if isinstance(data, dict) else type(data).__name__}. "
                 "Produce records with 'summarizer ingest' first."
             )
+        _check_fields(data)
         values = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
         record = cls(**values)
@@ -89,16 +116,92 @@ class Record:
         return record
 
 
-def json_lines(stream: IO[str], where: str) -> Iterator[tuple[int, Any]]:
-    """``(line number, value)`` for each non-blank JSONL line; a malformed line is an
-    :class:`InputError` naming ``where`` and the line."""
-    for lineno, line in enumerate(stream, 1):
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+# What each field may hold, as (test, what to say it must be). The stages index into these
+# (record.meta[...], " ".join(record.warnings), entry["stage"] for entry in record.trace), so
+# a wrong type is refused here, where the message can still name the field and the record.
+def _optional(kind: type):
+    return lambda value: value is None or isinstance(value, kind)
+
+
+def _list_of(kind: type):
+    return lambda value: isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
+_FIELD_TYPES: dict[str, tuple[Any, str]] = {
+    # A number is taken as its text, as before (a table's numeric id column).
+    "id": (lambda value: isinstance(value, (str, int, float)) and not isinstance(value, bool), "a string"),
+    "text": (lambda value: isinstance(value, str), "a string"),
+    "reference": (_optional(str), "a string or null"),
+    "meta": (lambda value: isinstance(value, dict), "an object"),
+    "error": (_optional(str), "a string or null"),
+    "warnings": (_list_of(str), "a list of strings"),
+    "sentences": (_optional(list), "a list or null"),
+    "sentence_tokens": (_optional(list), "a list or null"),
+    "chunks": (_optional(list), "a list or null"),
+    "extract": (_optional(list), "a list or null"),
+    "prompt": (_optional(str), "a string or null"),
+    "generation": (_optional(str), "a string or null"),
+    "summary": (_optional(str), "a string or null"),
+    "fallback": (lambda value: isinstance(value, bool), "true or false"),
+    "trace": (_list_of(dict), "a list of objects"),
+    "run": (_optional(dict), "an object or null"),
+}
+
+
+def _check_fields(data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        check = _FIELD_TYPES.get(name)
+        if check is None or check[0](value):
+            continue
+        if isinstance(value, list) and check[0]([]):  # a list, but of the wrong things
+            wrong = next(item for item in value if not check[0]([item]))
+            received = f"a list holding {_type_name(wrong)}"
+        else:
+            received = _type_name(value)
+        doc_id = data.get("id")
+        which = f"record {str(doc_id)!r}" if name != "id" else "a record"
+        raise InputError(
+            f"{which}: field {name!r} is {received}, but it must be {check[1]}. Fix the field, or "
+            "produce the records with 'summarizer ingest' (and the stages after it) rather than by hand."
+        )
+
+
+def json_lines(stream: IO[str] | Iterable[str], where: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` for each non-blank JSONL line; a malformed line (bad or too
+    deeply nested JSON, or one over :data:`MAX_RECORD_LINE_CHARS`) is an :class:`InputError`
+    naming ``where`` and the line. ``stream`` is a text file, or any iterable of lines."""
+    for lineno, line in enumerate(_bounded_lines(stream), 1):
+        if len(line) > MAX_RECORD_LINE_CHARS and not line.endswith("\n"):
+            raise InputError(
+                f"{where}, line {lineno}: over {MAX_RECORD_LINE_CHARS} characters without a line end, "
+                "so not a record (binary data, or a stream that never ends?). Give it JSONL records, "
+                "one per line, as 'summarizer ingest' writes them."
+            )
         if not line.strip():
             continue
         try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
+            value = loads_json(line)
+        except ValueError as exc:
             raise InputError(f"{where}, line {lineno}: not valid JSON ({exc}).") from exc
+        yield lineno, value
+
+
+def _bounded_lines(stream: IO[str] | Iterable[str]) -> Iterator[str]:
+    """The lines of ``stream``, none longer than MAX_RECORD_LINE_CHARS + 1: iterating a file
+    would hold a line without an end whole, however long it grows."""
+    readline = getattr(stream, "readline", None)
+    if readline is None:  # lines the caller has split already
+        yield from stream
+        return
+    while True:
+        line = readline(MAX_RECORD_LINE_CHARS + 1)
+        if not line:
+            return
+        yield line
 
 
 def read_records(stream: IO[str]) -> Iterator[Record]:

@@ -40,6 +40,9 @@ log = logging.getLogger("summarizer")
 FINAL = "summaries.jsonl"
 PARTIAL = FINAL + ".partial"
 LOCK = ".summarizer.lock"
+TMP = FINAL + ".tmp"
+# The folder's own files besides the final one: never an input.
+RUN_FILES = (PARTIAL, TMP, LOCK)
 # A kill (even -9) loses nothing already flushed: the operating system holds it. fsync only
 # protects against a power cut or a kernel crash, and costs milliseconds per call (2.7 ms on
 # this project's machine, as much as a lead3 summary), so a background thread pays it at most
@@ -110,7 +113,7 @@ class RunFolder:
                                 "are computed again", self.unreadable_lines, self.outdir)
             else:
                 self.partial.unlink(missing_ok=True)
-            (self.outdir / (FINAL + ".tmp")).unlink(missing_ok=True)
+            (self.outdir / TMP).unlink(missing_ok=True)
             self._out = self.partial.open("ab")
             self._syncer = threading.Thread(target=self._sync_every_second, name="summarizer-fsync", daemon=True)
             self._syncer.start()
@@ -146,8 +149,15 @@ class RunFolder:
         # the same string, instead of an error that would stop the run.
         line = (record.to_json() + "\n").encode("utf-8", errors="backslashreplace")
         offset = self._out.tell()
-        self._out.write(line)
-        self._out.flush()
+        try:
+            self._out.write(line)
+            self._out.flush()
+        except OSError as exc:
+            # Cut what part of the line got through, so the partial file ends in a whole record.
+            self._out.close()
+            os.truncate(self.partial, offset)
+            raise write_error(exc, self.partial, "finished documents are kept there; run the same command "
+                              "again to continue") from exc
         self._dirty = True
         self._chosen[record.id] = _Line(PARTIAL, offset, len(line))
 
@@ -155,7 +165,7 @@ class RunFolder:
         """Write ``summaries.jsonl``: the records of ``order`` (every id was reused or added),
         in that order, atomically; then drop the partial file."""
         self._close_partial()
-        tmp = self.outdir / (FINAL + ".tmp")
+        tmp = self.outdir / TMP
         sources = {}
         try:
             with tmp.open("wb") as out:
@@ -168,10 +178,14 @@ class RunFolder:
                     out.write(source.read(line.length))
                 out.flush()
                 os.fsync(out.fileno())
+            os.replace(tmp, self.final)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise write_error(exc, self.final, f"every finished record is kept in {self.partial}; run the same "
+                              "command again to finish") from exc
         finally:
             for source in sources.values():
                 source.close()
-        os.replace(tmp, self.final)
         _fsync_folder(self.outdir)
         self.partial.unlink(missing_ok=True)
         return self.final
@@ -180,7 +194,10 @@ class RunFolder:
         while not self._stop.wait(FSYNC_SECONDS):
             if self._dirty:
                 self._dirty = False  # before the fsync: a write after this point sets it again
-                os.fsync(self._out.fileno())
+                try:
+                    os.fsync(self._out.fileno())
+                except (OSError, ValueError):
+                    return  # a full disk or a closed file: the next write or the close reports it
 
     def _close_partial(self) -> None:
         if self._syncer is not None:
@@ -188,9 +205,13 @@ class RunFolder:
             self._syncer.join()
             self._syncer = None
         if self._out is not None and not self._out.closed:
-            self._out.flush()
-            os.fsync(self._out.fileno())
-            self._out.close()
+            try:
+                self._out.flush()
+                os.fsync(self._out.fileno())
+            except OSError as exc:
+                raise write_error(exc, self.partial, "run the same command again to continue") from exc
+            finally:
+                self._out.close()
 
     def _index(self, path: Path, name: str) -> int:
         """Index the reusable records of ``path``; return where its last complete line ends."""
@@ -205,7 +226,7 @@ class RunFolder:
                 end = offset
                 try:
                     data = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
                     self.unreadable_lines += 1
                     continue
                 run = data.get("run") if isinstance(data, dict) else None
@@ -214,6 +235,19 @@ class RunFolder:
                 key = (str(data["id"]), run.get("content_hash"), run.get("fingerprint"))
                 self._finished[key] = (_Line(name, start, len(line)), _light(data))
         return end
+
+
+def write_error(exc: OSError, path: Path, then: str) -> OutputError:
+    """A failed write as a sentence: what could not be written, why, and what to do."""
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        why = "the disk is full; free some space"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "the folder is not writable; check its permissions or give another --output folder"
+    else:
+        why = exc.strerror or str(exc)
+    return OutputError(f"cannot write {str(path)!r} ({why}); {then}.")
 
 
 def _light(data: dict) -> Record:
@@ -233,48 +267,3 @@ def _fsync_folder(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-# Columns of the Parquet shards: the record's fields a reader of summaries wants, flat; the
-# nested ones (meta, warnings, trace) as JSON text, so every shard has one schema.
-SHARD_COLUMNS = ("id", "summary", "fallback", "error", "reference", "generation")
-SHARD_JSON_COLUMNS = ("meta", "warnings", "trace")
-
-
-def write_parquet_shards(final: Path, folder: Path, rows_per_shard: int) -> list[Path]:
-    """Write the records of ``final`` (summaries.jsonl) to ``folder/part-00000.parquet``, ...,
-    ``rows_per_shard`` each, in input order, reading it line by line. The folder is
-    replaced as a whole (built beside it, then renamed), like the final file."""
-    import shutil
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pa.schema([(c, pa.bool_() if c == "fallback" else pa.string()) for c in SHARD_COLUMNS]
-                       + [(c, pa.string()) for c in SHARD_JSON_COLUMNS])
-    building = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
-    paths: list[Path] = []
-    rows: list[dict] = []
-
-    def flush() -> None:
-        path = building / f"part-{len(paths):05d}.parquet"
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
-        paths.append(folder / path.name)
-        rows.clear()
-
-    with final.open(encoding="utf-8") as lines:
-        for line in lines:
-            data = json.loads(line)
-            row = {c: data.get(c) for c in SHARD_COLUMNS}
-            row["fallback"] = bool(row["fallback"])
-            row.update({c: json.dumps(data.get(c), ensure_ascii=False) for c in SHARD_JSON_COLUMNS})
-            rows.append(row)
-            if len(rows) == rows_per_shard:
-                flush()
-    if rows or not paths:
-        flush()
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(building, folder)
-    return paths

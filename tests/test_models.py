@@ -129,3 +129,27 @@ def test_gguf_files_are_converted_once_and_again_when_changed(tmp_path, monkeypa
 def test_a_model_is_loaded_once_however_the_call_is_spelled(tiny_model):
     assert models.load_model(tiny_model) is models.load_model(tiny_model, device="auto", dtype="auto")
     assert models.load_model(tiny_model) is models.load_model(tiny_model, "auto", "auto")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model at all", b"\x00" * 64])
+def test_a_file_that_is_not_gguf_is_refused_before_converting(tmp_path, monkeypatch, content):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(content)
+    monkeypatch.setattr(models, "convert_gguf", lambda *a: pytest.fail("a non-GGUF file was converted"))
+    with pytest.raises(ModelError, match="is not a GGUF file"):
+        models.resolve(str(fake))
+
+
+def test_a_truncated_gguf_is_a_model_error(tmp_path):
+    broken = tmp_path / "cut.gguf"
+    broken.write_bytes(b"GGUF\x03\x00\x00\x00cut short")
+    with pytest.raises(ModelError, match="could not convert model file"):
+        models.resolve(str(broken))
+    assert not list((tmp_path / "cache" / "models").glob("cut-*/"))  # nothing half-built is kept
+
+
+def test_an_empty_adapter_folder_is_found_before_the_model_is_prepared(tmp_path, monkeypatch):
+    (tmp_path / "adapter").mkdir()
+    monkeypatch.setattr(models, "prepare_default", lambda: pytest.fail("the default model was converted first"))
+    with pytest.raises(ModelError, match="has no adapter_config.json"):
+        models.check("default", str(tmp_path / "adapter"))
