@@ -46,7 +46,7 @@ _SHARD = re.compile(r"part-\d{5}\.parquet")
 _HEAD_BYTES = 1 << 20
 
 
-def check_not_input(output, inputs: Iterable, flag: str = "--output") -> None:
+def check_not_input(output, inputs: Iterable, flag: str = "--output", fix: str | None = None) -> None:
     """Refuse an ``output`` that is one of ``inputs``: opening it for writing would empty the
     input, and reading it while it is written never ends (``-o`` the input file, or a shell's
     ``>> input``). Each may be a path, ``"-"`` (standard input or output) or an open stream."""
@@ -59,7 +59,7 @@ def check_not_input(output, inputs: Iterable, flag: str = "--output") -> None:
             source = "standard input" if raw == "-" or not isinstance(raw, (str, Path)) else repr(str(raw))
             raise OutputError(
                 f"{where} is the input {source}: writing it would destroy the input (and reading it while "
-                f"writing it never ends). Write to another file (e.g. {_sibling(output)!r})."
+                f"writing it never ends). {fix or f'Write to another file (e.g. {_sibling(output)!r})'}."
             )
 
 
@@ -139,7 +139,8 @@ def check_run_folder(outdir: Path, inputs: Sequence[str | Path], write_txt: bool
     final = outdir / FINAL
     targets = [*own_files(outdir), *(outdir / name for name in written)]
     for target in targets:
-        check_not_input(target, inputs, flag=f"the run's file {target.name} in --output")
+        check_not_input(target, inputs, flag="the run's own file",
+                        fix="Give another --output folder, or move the input out of this one first")
     if final.exists() and not final.is_file():
         raise OutputError(f"{str(final)!r} is not a file; remove it or give another --output folder.")
     if final.is_file() and not is_ours(final):
