@@ -1,4 +1,4 @@
-"""The library's own exceptions.
+"""The library's own exceptions, and the words for a failed write.
 
 The library raises these; only the CLI turns them into click errors. Every message names
 the bad value, the valid choices where there are any, and how to fix it.
@@ -24,3 +24,16 @@ class ModelError(SummarizerError):
 
 class OutputError(SummarizerError):
     """The output folder cannot be used: another run holds it, or it cannot be written."""
+
+
+def why_not_written(exc: OSError) -> str:
+    """What an operating-system error on a write means for the user, with the fix."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full: free some space, or write to another disk"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is not writable: check its permissions, or give another output folder"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "a file is in the way where a folder is needed: move it, or give another output folder"
+    return exc.strerror or str(exc)

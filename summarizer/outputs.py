@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import OutputError
+from .records import loads_json
 from .store import FINAL, write_error
 
 MANIFEST = ".summarizer-files"
@@ -95,8 +96,8 @@ def is_ours(final: Path) -> bool:
     if not head.strip():
         return True
     try:
-        data = json.loads(head)
-    except (ValueError, RecursionError):
+        data = loads_json(head)
+    except ValueError:
         return False
     run = data.get("run") if isinstance(data, dict) else None
     return isinstance(run, dict) and "run_id" in run and "fingerprint" in run
@@ -105,8 +106,8 @@ def is_ours(final: Path) -> bool:
 def read_manifest(outdir: Path) -> dict[str, list[str]]:
     """The names of the files of each kind (``txt``, ``parquet``) the last run wrote here."""
     try:
-        data = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = loads_json((outdir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}

@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError
-from .records import Record
+from .errors import OutputError, why_not_written
+from .records import Record, loads_json
 
 log = logging.getLogger("summarizer")
 
@@ -225,8 +225,8 @@ class RunFolder:
                     break  # torn by a kill mid-write
                 end = offset
                 try:
-                    data = json.loads(line)
-                except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
+                    data = loads_json(line)
+                except ValueError:
                     self.unreadable_lines += 1
                     continue
                 run = data.get("run") if isinstance(data, dict) else None
@@ -237,17 +237,9 @@ class RunFolder:
         return end
 
 
-def write_error(exc: OSError, path: Path, then: str) -> OutputError:
+def write_error(exc: OSError, path: Path | str, then: str) -> OutputError:
     """A failed write as a sentence: what could not be written, why, and what to do."""
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        why = "the disk is full; free some space"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        why = "the folder is not writable; check its permissions or give another --output folder"
-    else:
-        why = exc.strerror or str(exc)
-    return OutputError(f"cannot write {str(path)!r} ({why}); {then}.")
+    return OutputError(f"cannot write {str(path)!r} ({why_not_written(exc)}); {then}.")
 
 
 def _light(data: dict) -> Record:

@@ -79,17 +79,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     from ..records import json_lines
 
     rows = []
-    line = 0
-
-    def counted(handle):
-        # json_lines numbers the lines it yields; an error inside it needs the line it was on.
-        nonlocal line
-        for line, text in enumerate(handle, 1):
-            yield text
-
     try:
         with path.open(encoding="utf-8") as handle:
-            for lineno, row in json_lines(counted(handle), str(path)):
+            for lineno, row in json_lines(handle, str(path)):
                 if not isinstance(row, dict) or row.get("id") in (None, ""):
                     raise InputError(f"{path}, line {lineno}: every line needs an 'id'; "
                                      f"got {sorted(row) if isinstance(row, dict) else type(row).__name__}.")
@@ -99,9 +91,6 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         where = _first_non_utf8(path)
         raise InputError(f"{path}, line {where or '?'}: not UTF-8 text ({exc.reason}); JSONL is UTF-8: "
                          "save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from exc
-    except RecursionError as exc:
-        raise InputError(f"{path}, line {line}: the JSON is nested too deeply to read (arrays or objects "
-                         "thousands of levels deep); give one record per line, as 'summarizer run' writes.") from exc
     except OSError as exc:
         raise InputError(f"{str(path)!r} cannot be read ({exc.strerror or exc}).") from exc
     return rows
