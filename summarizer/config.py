@@ -431,7 +431,7 @@ def _coerce(value: Any, expected: Any, what: str) -> Any:
 
 
 def _check_stages(config: PipelineConfig) -> None:
-    from .stages import STAGES  # the registry is filled when the stage modules are imported
+    from .stages import STAGES  # the built-in stages load at the first lookup
 
     for stage in config.stages:
         STAGES.get(stage)  # raises ConfigError listing the valid stages

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+import importlib
+from typing import Callable, Generic, Iterable, TypeVar
 
 from .errors import ConfigError
 
@@ -17,9 +18,19 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str):
+    """``builtins`` names the modules whose components register on import; they are imported
+    at the first lookup, not with the module that defines the registry, so a contract module
+    never imports its implementations (which import it back: an import cycle)."""
+
+    def __init__(self, kind: str, builtins: Iterable[str] = ()):
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._builtins = tuple(builtins)
+
+    def _load_builtins(self) -> None:
+        modules, self._builtins = self._builtins, ()  # emptied first: the imports look names up too
+        for module in modules:
+            importlib.import_module(module)
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
@@ -31,6 +42,7 @@ class Registry(Generic[T]):
         return decorator
 
     def get(self, name: str) -> T:
+        self._load_builtins()
         try:
             return self._items[name]
         except KeyError:
@@ -39,7 +51,9 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
+        self._load_builtins()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
+        self._load_builtins()
         return name in self._items

@@ -39,7 +39,9 @@ from .registry import Registry
 
 Stage = Callable[[Iterable[Record], "Context"], Iterator[Record]]
 
-STAGES: Registry[Stage] = Registry("stage")
+# The built-in stages register themselves when their modules are imported, at the first lookup.
+STAGES: Registry[Stage] = Registry("stage", builtins=[
+    f"summarizer.{module}" for module in ("chunk", "extract", "generate", "mapreduce", "postfilter", "prompt", "rewrite")])
 
 
 class Context:
@@ -113,6 +115,3 @@ def recording_errors(record: Record, stage: str):
     except Exception as exc:  # one bad document must not stop the batch
         record.error = f"{stage}: {type(exc).__name__}: {exc}"
 
-
-# The built-in stages register themselves on import.
-from . import chunk, extract, generate, mapreduce, postfilter, prompt, rewrite  # noqa: E402,F401
