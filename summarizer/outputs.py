@@ -43,8 +43,10 @@ PARQUET = "parquet"
 # an id of 100 Chinese characters is 300 bytes in UTF-8.
 MAX_NAME_BYTES = 255
 _SHARD = re.compile(r"part-\d{5}\.parquet")
-# What a first line of summaries.jsonl is read for, at most: enough for any record's "run".
-_HEAD_BYTES = 1 << 20
+# How Record.to_json ends a record of a run (store.RunFolder.reuse sets these keys, in order).
+_RUN_STAMP = re.compile(rb'"run": \{"content_hash": "[0-9a-f]+", "fingerprint": "[0-9a-f]+", "run_id": "[^"]*"\}\}\s*$')
+_STAMP_BYTES = 512  # longer than any stamp
+_CHUNK_BYTES = 1 << 20
 
 
 def check_not_input(output, inputs: Iterable, flag: str = "--output", fix: str | None = None) -> None:
@@ -86,21 +88,19 @@ def _sibling(path) -> str:
 
 def is_ours(final: Path) -> bool:
     """Whether ``final`` (a summaries.jsonl) was written by ``summarizer run``: its first
-    record carries the ``run`` stamp every record of a run has. An empty file holds nothing
-    to lose."""
+    record ends with the ``run`` stamp every record of a run has (the last field of a
+    record's line, after its text). An empty file holds nothing to lose."""
+    tail = b""
     try:
         with final.open("rb") as handle:
-            head = handle.readline(_HEAD_BYTES)
+            while not tail.endswith(b"\n"):
+                chunk = handle.readline(_CHUNK_BYTES)  # one chunk at a time: a text can be 256 MB
+                if not chunk:
+                    break
+                tail = (tail + chunk)[-_STAMP_BYTES:]
     except OSError:
         return False
-    if not head.strip():
-        return True
-    try:
-        data = loads_json(head)
-    except ValueError:
-        return False
-    run = data.get("run") if isinstance(data, dict) else None
-    return isinstance(run, dict) and "run_id" in run and "fingerprint" in run
+    return not tail.strip() or _RUN_STAMP.search(tail) is not None
 
 
 def read_manifest(outdir: Path) -> dict[str, list[str]]:

@@ -334,3 +334,13 @@ def test_log_lines_about_hostile_file_names_are_escaped(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "loop\\x1b]0;title\\x07" in done.stderr and "\x1b" not in done.stderr and "\x07" not in done.stderr
+
+
+def test_a_rerun_recognises_its_own_output_whose_first_record_is_long(tmp_path):
+    # The "run" stamp is the last field of a record's line: after a long text, far into the line.
+    table = jsonl(tmp_path / "t.jsonl", [{"id": "long", "text": ARTICLES["bridge"] + " More words here." * 120_000}])
+    out = tmp_path / "out"
+    for _ in range(2):
+        result = run_cli("run", table, "-o", out, "-p", "lead3")
+        assert result.exit_code == 0, result.output
+    assert "1 reused" in result.output
