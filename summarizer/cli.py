@@ -212,23 +212,33 @@ def ingest(inputs, output, limit, text_field, reference_field, follow_links):
 
 
 def _write_jsonl(records, output: str) -> None:
-    """Write records to ``output`` ("-": stdout) as they come; a full disk is a sentence, a
-    closed pipe (``| head``) the normal end."""
-    from .records import write_records
+    """Write records to ``output`` ("-": stdout) as they come; a failed write (a full disk) is
+    a sentence, a closed pipe (``| head``) the normal end. Errors while the records are read
+    or computed are not write errors, and pass through as they are."""
     from .store import write_error
 
+    where = output if output != "-" else "standard output"
+    then = "nothing was lost from the input; write to another place and run the command again"
     try:
-        with click.open_file(output, "w", encoding="utf-8") as stream:
-            for _ in write_records(records, stream):
-                pass
-    except BrokenPipeError:
-        # The reader has gone; Python would print a second error when flushing stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        stream = click.open_file(output, "w", encoding="utf-8")
     except OSError as exc:
-        if exc.filename is None and output != "-":
-            exc.filename = output
-        raise write_error(exc, exc.filename or "standard output", "nothing was lost from the input; "
-                          "write to another place and run the command again") from exc
+        raise write_error(exc, where, then) from exc
+    try:
+        for record in records:
+            try:
+                stream.write(record.to_json() + "\n")
+                stream.flush()
+            except BrokenPipeError:
+                # The reader has gone; Python would print a second error when flushing stdout at exit.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return
+            except OSError as exc:
+                raise write_error(exc, where, then) from exc
+    finally:
+        try:
+            stream.close()
+        except OSError:
+            pass  # what did not get through was reported by the write or flush that failed
 
 
 def _stage_command(name: str, summary: str):

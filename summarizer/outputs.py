@@ -34,7 +34,7 @@ from typing import Iterable, Sequence
 
 from .errors import OutputError
 from .records import loads_json
-from .store import FINAL, write_error
+from .store import FINAL, RUN_FILES, write_error
 
 MANIFEST = ".summarizer-files"
 TXT = "txt"
@@ -124,22 +124,21 @@ def _write_manifest(outdir: Path, manifest: dict[str, list[str]]) -> None:
     _atomic_write(outdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
 
 
-def own_files(outdir: Path) -> list[Path]:
-    """Every file of the last run in ``outdir``: what ingest must not read as input."""
-    manifest = read_manifest(outdir)
+def own_files(outdir: Path, manifest: dict[str, list[str]] | None = None) -> list[Path]:
+    """Every file of the last run in ``outdir`` (its ``manifest``, read if not given): what
+    ingest must not read as input."""
+    manifest = read_manifest(outdir) if manifest is None else manifest
     return ([outdir / FINAL, outdir / MANIFEST]
             + [outdir / TXT / n for n in manifest.get(TXT, [])]
             + [outdir / PARQUET / n for n in manifest.get(PARQUET, [])])
 
 
-def check_run_folder(outdir: Path, inputs: Sequence[str | Path], write_txt: bool, parquet: bool,
-                     written: Iterable[str] = ()) -> None:
+def check_run_folder(outdir: Path, inputs: Sequence[str | Path], write_txt: bool, parquet: bool) -> None:
     """Raise :class:`OutputError` before a run starts if it would overwrite an input or a
-    file it did not write. ``written`` are the names (in ``outdir``) of the run folder's own
-    files besides summaries.jsonl (partial, temporary, lock)."""
+    file it did not write."""
     final = outdir / FINAL
-    targets = [*own_files(outdir), *(outdir / name for name in written)]
-    for target in targets:
+    manifest = read_manifest(outdir)
+    for target in [*own_files(outdir, manifest), *(outdir / name for name in RUN_FILES)]:
         check_not_input(target, inputs, flag="the run's own file",
                         fix="Give another --output folder, or move the input out of this one first")
     if final.exists() and not final.is_file():
@@ -157,7 +156,7 @@ def check_run_folder(outdir: Path, inputs: Sequence[str | Path], write_txt: bool
                 "another --output folder."
             )
     if parquet and (outdir / PARQUET).is_dir():
-        ours = set(read_manifest(outdir).get(PARQUET, []))
+        ours = set(manifest.get(PARQUET, []))
         foreign = sorted(p.name for p in (outdir / PARQUET).iterdir() if _SHARD.fullmatch(p.name) and p.name not in ours)
         if foreign:
             raise OutputError(

@@ -125,11 +125,11 @@ def run_to_folder(
     if engine == "local" and (ray_address or workers):
         raise ConfigError("--ray-address and --workers are settings of the Ray engine; add --engine ray.")
     from .outputs import check_run_folder, own_files
-    from .store import FINAL, RUN_FILES, RunFolder
+    from .store import FINAL, RunFolder
 
     outdir = Path(outdir)
     # Cheap checks first: nothing an input holds, or a user's file, is ever replaced.
-    check_run_folder(outdir, inputs, write_txt, bool(parquet_rows), written=RUN_FILES)
+    check_run_folder(outdir, inputs, write_txt, bool(parquet_rows))
     if pipeline.config.uses_model:
         from .models import check
 

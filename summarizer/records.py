@@ -208,11 +208,3 @@ def read_records(stream: IO[str]) -> Iterator[Record]:
     """Read JSONL records lazily; a malformed line is an error naming its line number."""
     for _, data in json_lines(stream, "the record stream"):
         yield Record.from_dict(data)
-
-
-def write_records(records: Iterable[Record], stream: IO[str]) -> Iterator[Record]:
-    """Write each record as one JSON line as it arrives, and pass it on."""
-    for record in records:
-        stream.write(record.to_json() + "\n")
-        stream.flush()
-        yield record
