@@ -4,7 +4,9 @@ import pandas as pd
 import pytest
 
 from summarizer.errors import InputError
-from summarizer.ingest import decode, html_to_text, ingest, normalize
+from summarizer.filetext import text_and_encoding
+from summarizer.htmltext import html_to_text
+from summarizer.ingest import ingest, normalize
 
 
 def ids(records):
@@ -106,4 +108,4 @@ def test_helpers():
     assert normalize("a  b\r\n\r\n\r\n\r\nc ") == "a b\n\nc"
     assert html_to_text("<p>x<br>y</p>").split() == ["x", "y"]
     with pytest.raises(ValueError, match="binary"):
-        decode(b"PK\x03\x04\x00\x00")
+        text_and_encoding(b"PK\x03\x04\x00\x00")

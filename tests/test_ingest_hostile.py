@@ -15,7 +15,8 @@ import pytest
 
 import summarizer.ingest
 from summarizer.errors import InputError
-from summarizer.ingest import IdRenamer, html_to_text, ingest, plan
+from summarizer.htmltext import html_to_text
+from summarizer.ingest import IdRenamer, ingest, plan
 from summarizer.records import Record
 
 DEEP = 100_000
