@@ -14,13 +14,26 @@ from __future__ import annotations
 
 import re
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_TOKEN_PIECES = re.compile(r"[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
-_CJK_OR_PIECES = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE
-)
+# The characters of scripts written without spaces between words (kana, CJK ideographs and
+# compatibility ideographs), each one a word for token estimates and extractive similarity.
+# A regex character-class body: use it as f"[{CJK_CHARS}]". The ROUGE tokenizer
+# (evaluation/tokens.py) has its own, Unicode-script definition, which the metric is fixed to.
+CJK_CHARS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# The language detector also counts full-width forms: Chinese text writes its commas, colons
+# and brackets full width (，：（）), so they tip short or number-heavy Chinese text to "zh".
+_CJK_OR_FULLWIDTH = re.compile(rf"[{CJK_CHARS}\uff00-\uffef]")
+_CJK_OR_PIECES = re.compile(rf"[{CJK_CHARS}]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+
+# Marks that end a sentence, as character-class bodies. The spaced ones (Latin, Arabic ؟,
+# Devanagari ।) end it only before white space, since "4.5" and "U.S." go on; CJK text has no
+# spaces, so its full stops and marks end a sentence wherever they stand.
+_SPACED_SENTENCE_END = ".!?…؟।"
+_CJK_SENTENCE_END = "。！？"
+SENTENCE_END_CHARS = _SPACED_SENTENCE_END + _CJK_SENTENCE_END
+# What may follow the mark and still belong to the sentence: closing quotes and brackets.
+_CLOSERS = "'\"”’)\\]」』"
 # Text that ends in a finished sentence: terminal punctuation, then only closing quotes/brackets.
-ENDS_SENTENCE = re.compile(r"[.!?。！？…]['\"”’)\]」』]*$")
+ENDS_SENTENCE = re.compile(rf"[{SENTENCE_END_CHARS}][{_CLOSERS}]*$")
 # A piece ending in a short capitalised word with a full stop ("Sat.", "Ltd.", "Sept."): maybe an abbreviation.
 _ABBREVIATION_END = re.compile(r"(?:^|[\s(])[A-Z][a-z]{0,3}\.$")
 # Segmenting bounded pieces keeps time and memory linear on files without line breaks.
@@ -31,7 +44,7 @@ def detect_language(text: str) -> str:
     """'zh' when CJK characters make up much of the text, else 'en'."""
     sample = text[:4000]
     letters = sum(1 for ch in sample if ch.isalpha())
-    if letters and len(_CJK.findall(sample)) / letters > 0.3:
+    if letters and len(_CJK_OR_FULLWIDTH.findall(sample)) / letters > 0.3:
         return "zh"
     return "en"
 
@@ -117,7 +130,8 @@ def estimate_tokens(text: str) -> int:
 # capital or a title: "U.S. officials", "Mr. Smith"), at CJK punctuation, or at the end of a
 # non-empty line (list items and headline-style lines often have no full stop).
 _FINISHED_SENTENCE = re.compile(
-    r"(?<!\b[A-Z])(?<!\bM[rs])(?<!\bMrs)(?<!\bDr)(?<!\bSt)[.!?…]+['\"”’)\]]*(?=\s)|[。！？]+[”’」』)]*"
+    rf"(?<!\b[A-Z])(?<!\bM[rs])(?<!\bMrs)(?<!\bDr)(?<!\bSt)[{_SPACED_SENTENCE_END}]+[{_CLOSERS}]*(?=\s)"
+    rf"|[{_CJK_SENTENCE_END}]+[{_CLOSERS}]*"
 )
 
 

@@ -43,3 +43,26 @@ def test_nothing_to_count_is_none_not_zero():
     chinese = measure("可穿戴技术十大设计原则", "本文总结了十个可穿戴产品的设计原则")
     assert chinese["entities"] == 0 and chinese["entities_share"] is None
     assert chinese["summary_words"] == 11 and 0 < chinese["novel_1"] < 1
+
+
+# The post-filter and this metric read numbers alike: a number the filter keeps as supported
+# is found here, and one it drops as invented is missing here.
+@pytest.mark.parametrize("in_summary, in_source, same", [
+    ("4,500", "4500", True),
+    ("4,500", "4.5", False),
+    ("4,5", "4.5", True),  # a decimal comma
+    ("4,5", "45", False),
+    ("4.5", "4,5", True),
+    ("4.5", "4,500", False),
+    ("9:30", "9:30", True),
+    ("9:30", "9 or 30", False),  # a time is one fact, not two numbers
+    ("１２", "12", True),
+])
+def test_the_filter_and_the_metric_agree_on_numbers(in_summary, in_source, same):
+    from summarizer.facts import unsupported
+
+    summary = f"Ms Ray said the figure was {in_summary} on the day."
+    source = f"Ms Ray said the figure was {in_source} on the day."
+    assert (unsupported(summary, source) == []) is same
+    m = measure(summary, source)
+    assert (m["numbers_found"] == m["numbers"]) is same

@@ -1,10 +1,25 @@
+import pytest
+
 from summarizer.facts import numbers, unsupported
 
 SOURCE = "Bread prices in Lindenvale rose by 15% to 1,250 crowns, Dr. Ada Voss said on Monday."
 
 
 def test_numbers_ignore_thousands_separators():
-    assert numbers("1,250 crowns and 15% and 4.5") == {"1250", "15", "4.5"}
+    assert numbers("1,250 crowns and 15% and 4.5") == ["1250", "15", "4.5"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("4,500 and 1,250,000 and 12,34,567", ["4500", "1250000", "1234567"]),  # digit groups
+    ("4,5 and 29,7km and 4,50", ["4.5", "29.7", "4.50"]),  # decimal commas
+    ("4.5 and 1.234 and 2,345.67", ["4.5", "1.234", "2345.67"]),  # a full stop is a decimal point
+    ("at 9:30, 3:1 and 2:04.45", ["9:30", "3:1", "2:04.45"]),  # one fact each
+    ("１５ and ٣ and ४२", ["15", "3", "42"]),  # digits of any script
+    ("10½ years, 5 m², 5，6日", ["10", "5", "5", "6"]),  # no NFKC: nothing glued
+    ("5 and 5 again", ["5", "5"]),
+])
+def test_numbers_are_normalized(text, expected):
+    assert numbers(text) == expected
 
 
 def test_supported_sentence_has_nothing_missing():

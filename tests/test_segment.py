@@ -1,6 +1,17 @@
+import re
+
 import pytest
 
-from summarizer.segment import detect_language, estimate_tokens, segment, strip_dateline
+from summarizer.segment import (
+    CJK_CHARS,
+    ENDS_SENTENCE,
+    SENTENCE_END_CHARS,
+    detect_language,
+    estimate_tokens,
+    finished_sentences,
+    segment,
+    strip_dateline,
+)
 
 
 def sentences(text, **kw):
@@ -83,3 +94,32 @@ def test_a_lower_case_piece_after_an_unknown_abbreviation_stays_with_its_sentenc
     # a sentence that merely starts in lower case after an ordinary word is still its own
     text = "He left on Monday. she stayed."
     assert [text[s:e] for s, e in segment(text)] == ["He left on Monday.", "she stayed."]
+
+
+def test_cjk_chars_are_kana_and_ideographs_only():
+    cjk = re.compile(f"[{CJK_CHARS}]")
+    assert all(cjk.fullmatch(ch) for ch in "ひらカタ漢字豈ー")
+    assert not any(cjk.search(ch) for ch in "，。Ａ한a1")
+    assert estimate_tokens("東京タワー，Ａ") == 7  # five characters, a comma, a full-width word
+
+
+def test_language_detection_counts_full_width_forms_as_chinese():
+    # 2 CJK characters among 19 letters alone would be "en"; the full-width marks tip it
+    assert detect_language("Apple iPhone Pro Max：新品（２０２４），") == "zh"
+    assert detect_language("Apple iPhone Pro Max: 新品 (2024),") == "en"
+
+
+@pytest.mark.parametrize("mark", list(SENTENCE_END_CHARS))
+def test_every_sentence_end_ends_and_finishes_a_sentence(mark):
+    assert ENDS_SENTENCE.search(f"Word{mark}")
+    assert ENDS_SENTENCE.search(f"Word{mark}”")
+    assert not ENDS_SENTENCE.search(f"Word{mark} and")
+    assert finished_sentences(f"Word{mark} next") == 1
+    assert finished_sentences(f"Word{mark}\nNext") == 1
+
+
+def test_arabic_and_devanagari_sentence_ends():
+    assert finished_sentences("هل أنت هنا؟ نعم") == 1
+    assert finished_sentences("वह घर गया। फिर") == 1
+    assert finished_sentences("It cost 4.5 million") == 0  # a spaced mark needs the space
+    assert finished_sentences("北京很大。上海") == 1  # a CJK one does not

@@ -8,7 +8,9 @@
 These are surface checks, not a judgement of truth:
 
 - **numbers in source**: the share of the summary's numbers (digit strings such as ``4.5``,
-  ``1,000`` or ``2019``; thousands separators ignored) that occur among the source's numbers.
+  ``1,000``, ``9:30`` or ``2019``) that occur among the source's numbers. Numbers are read by
+  :func:`summarizer.facts.numbers`, the post-filter's own definition, so a number the filter
+  keeps as supported is never counted missing here ("4,500" = "4500"; "4,5" = "4.5").
   A number the source spells out ("five") counts as missing; words for numbers are not read.
 - **entities in source**: the share of *named-entity-like spans* found in the source. A span
   is a run of capitalised words that does not start a sentence (the sentence's first word is
@@ -29,36 +31,20 @@ text) is None, never 0, so it does not pull averages down.
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from ..facts import numbers
+from ..segment import segment
 from .tokens import words
 
 NGRAM_SIZES = (1, 2, 3)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\S+")
 # Characters that may surround a word without being part of it.
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?…-–—*/"
 _OPENING = "\"'“‘«([{"
 
 
-def numbers(text: str) -> list[str]:
-    """The digit strings of ``text``, normalized so that ``1,000`` equals ``1000``."""
-    text = unicodedata.normalize("NFKC", text)
-    found = []
-    for match in _NUMBER.finditer(text):
-        value = match.group()
-        # A comma between digit groups of three is a thousands separator; a comma elsewhere
-        # (e.g. a decimal comma, "4,5") is kept as a decimal point.
-        if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", value):
-            value = value.replace(",", "")
-        found.append(value.replace(",", "."))
-    return found
-
-
 def entity_spans(text: str) -> list[str]:
     """Runs of capitalised words that do not start a sentence (a heuristic, see above)."""
-    from ..segment import segment
-
     spans: list[str] = []
     for start, end in segment(text):
         run: list[str] = []
