@@ -10,7 +10,7 @@ model, add LoRA as ``summarizer finetune`` does, then a forward and backward pas
 Printed: seconds per pair (the first pair, a warm-up, not counted), peak RSS, and the ratio
 to the target-only variant measured in the same run.
 
-- ``target_only``: :func:`summarizer.finetune.summary_loss` (the head at target positions only)
+- ``target_only``: :func:`summarizer.finetune_loss.summary_loss` (the head at target positions only)
 - ``full_logits``: the model's own loss (``model(input_ids, labels=...)``: logits for every position)
 - ``target_only_checkpointing``: the first with gradient checkpointing (activations recomputed
   in the backward pass instead of kept)
@@ -39,11 +39,13 @@ def measure(variant: str, pairs: int) -> dict:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from summarizer.finetune import FinetuneConfig, build_prompts, collate, encode, read_pairs, summary_loss
+    from summarizer.finetune import FinetuneConfig
+    from summarizer.finetune_loss import collate, summary_loss
+    from summarizer.finetune_pairs import build_prompts, encode, read_pairs
     from summarizer.models import load_base_model
     from summarizer.pipeline import Pipeline
 
-    pipe = Pipeline.load("default")
+    pipe = Pipeline.load("abstractive")  # what `summarizer finetune` trains for by default
     examples = encode(build_prompts(read_pairs(TRAIN, limit=pairs + 1), pipe), pipe, FinetuneConfig())
     model = get_peft_model(load_base_model("default", torch.float32),
                            LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"))

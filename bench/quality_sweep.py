@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "bench"))
 SETTINGS = {
     "extract, then compress (the default)": ("default", []),
     "compress, copy_bias 1": ("default", ["generate.copy_bias=1"]),
-    "compress, zero-shot (no worked examples)": ("default", ["prompt.examples=[]"]),
+    "compress, zero-shot (no worked examples)": ("default", ["rewrite.examples=[]"]),
     "abstractive: few-shot highlights of a 400-token extract (the default before)": ("abstractive", []),
     "abstractive, of the 3-sentence extract": ("abstractive", ["extract.budget_tokens=85", "extract.max_sentences=3"]),
     "extractive (no model)": ("extractive", []),

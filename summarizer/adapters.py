@@ -130,7 +130,7 @@ def _digest(path: str, size: int, mtime_ns: int) -> str:
     return sha.hexdigest()
 
 
-def identity(model: str, adapter: str | None) -> str | None:
+def adapter_digest(model: str, adapter: str | None) -> str | None:
     """What the weights of the adapter in use are (their digest), for the settings
     fingerprint: a folder trained again under the same name is then recomputed by a resumed
     ``summarizer run``. None without an adapter; never raises (the loader reports problems)."""

@@ -9,10 +9,32 @@ document of any length can be processed piece by piece without cutting a sentenc
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from .config import setting
 from .records import Record
-from .segment import segment
-from .stages import STAGES, Context, per_record
+from .segment import estimate_tokens, segment
+from .segment import SENTENCE_END_CHARS
+from .stages import Context, per_record, stage
+
+# What count_tokens knows; any other name would silently count words.
+TOKENIZERS = ("model", "words")
+
+
+@dataclass
+class ChunkSettings:
+    # "auto" picks Chinese rules for mostly-CJK text and English rules otherwise. sentencex
+    # takes any code (falling back to a related language's rules), so only the form is checked.
+    language: str = setting("auto", pattern=r"auto|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*",
+                            note="auto or a language code such as en, de, zh")
+    # "model": token counts from the pipeline model's tokenizer; "words": a model-free
+    # estimate (word and punctuation pieces, one per CJK character) for pipelines without a model.
+    tokenizer: str = setting("model", choices=TOKENIZERS)
+    # 0 would not loop, but would make every sentence a chunk of its own.
+    max_chunk_tokens: int = setting(1024, min=1)
+    # Longer "sentences" (tables, text without punctuation) are split at whitespace. 0 never
+    # shortens a piece, so the splitting loop would run forever; 1 (a character a piece) works.
+    max_sentence_chars: int = setting(1500, min=1)
 
 
 def pack_chunks(token_counts: list[int], max_tokens: int) -> list[list[int]]:
@@ -34,7 +56,7 @@ def pack_chunks(token_counts: list[int], max_tokens: int) -> list[list[int]]:
 
 
 # Full stops, question and exclamation marks of the scripts the segmenter knows best.
-_SENTENCE_END = re.compile(r"[.!?。！？…؟।]")
+_SENTENCE_END = re.compile(f"[{SENTENCE_END_CHARS}]")
 
 
 def chunk_record(record: Record, ctx: Context) -> dict:
@@ -46,7 +68,7 @@ def chunk_record(record: Record, ctx: Context) -> dict:
             "chunk: no sentence punctuation in the text; its sentences are its lines, cut at "
             f"spaces every {cfg.max_sentence_chars} characters (chunk.max_sentence_chars)"
         )
-    record.sentence_tokens = ctx.count_tokens([record.text[s:e] for s, e in record.sentences])
+    record.sentence_tokens = count_tokens([record.text[s:e] for s, e in record.sentences], ctx)
     record.chunks = pack_chunks(record.sentence_tokens, cfg.max_chunk_tokens)
     if not record.sentences:
         raise ValueError("the document has no text to summarize")
@@ -57,4 +79,14 @@ def chunk_record(record: Record, ctx: Context) -> dict:
     }
 
 
-chunk = STAGES.register("chunk")(per_record("chunk", chunk_record))
+def count_tokens(texts: list[str], ctx: Context) -> list[int]:
+    """Token counts by ``chunk.tokenizer``: the model's own, or the model-free estimate."""
+    if ctx.config.chunk.tokenizer == "model":
+        if not texts:
+            return []
+        encoded = ctx.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+    return [estimate_tokens(t) for t in texts]
+
+
+chunk = stage("chunk", settings=ChunkSettings)(per_record("chunk", chunk_record))

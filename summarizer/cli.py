@@ -17,6 +17,16 @@ import sys
 import click
 
 from .cliutils import PrintableFormatter, library_errors, printable
+from .config import builtin_pipelines, load_pipeline
+from .evaluation.commands import eval_command, eval_suite_command
+from .finetune import FinetuneConfig, finetune as run_finetune
+from .ingest import ingest as ingest_inputs
+from .outputs import check_not_input
+from .pipeline import Pipeline
+from .records import read_records
+from .runner import run_to_folder
+from .stages import STAGES
+from .store import PARTIAL, write_error
 
 EXIT_SOME_FAILED = 3
 EXIT_STOPPED = 4
@@ -78,8 +88,6 @@ def _remember_adapter(ctx: click.Context, param, value):
 
 
 def _load_pipeline(pipeline, model, overrides):
-    from .pipeline import Pipeline
-
     shorthand = click.get_current_context().meta.get("generate_overrides", [])
     return Pipeline.load(pipeline, model=model, overrides=[*shorthand, *overrides])
 
@@ -144,9 +152,6 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
     Exit codes: 0 all summarized; 3 finished, but some documents failed (their records say
     why); 4 stopped by --fail-fast; 1 could not run; 130 interrupted.
     """
-    from .pipeline import run_to_folder
-    from .store import PARTIAL
-
     pipe = _load_pipeline(pipeline, model, overrides)
     try:
         result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
@@ -201,9 +206,6 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
 @library_errors
 def ingest(inputs, output, limit, text_field, reference_field, follow_links):
     """Read INPUT... (folders, files, tables) and write one JSONL record per document."""
-    from .ingest import ingest as ingest_inputs
-    from .outputs import check_not_input
-
     check_not_input(output, inputs)
     # An output file inside an input folder is not read back as input.
     records = ingest_inputs(inputs, text_field, reference_field, limit, exclude=[] if output == "-" else [output],
@@ -215,8 +217,6 @@ def _write_jsonl(records, output: str) -> None:
     """Write records to ``output`` ("-": stdout) as they come; a failed write (a full disk) is
     a sentence, a closed pipe (``| head``) the normal end. Errors while the records are read
     or computed are not write errors, and pass through as they are."""
-    from .store import write_error
-
     where = output if output != "-" else "standard output"
     then = "nothing was lost from the input; write to another place and run the command again"
     try:
@@ -249,10 +249,6 @@ def _stage_command(name: str, summary: str):
     @pipeline_options
     @library_errors
     def command(source, output, pipeline, model, overrides):
-        from .outputs import check_not_input
-        from .records import read_records
-        from .stages import STAGES
-
         check_not_input(output, [source])  # before anything is opened for writing
         pipe = _load_pipeline(pipeline, model, overrides)
         try:
@@ -338,8 +334,6 @@ def finetune(pairs, outdir, eval_path, pipeline, model, overrides, epochs, max_s
     is run again. Pairs that cannot be used are left out and listed; training pairs that are
     also in --eval stop the run.
     """
-    from .finetune import FinetuneConfig, finetune as run_finetune
-
     settings = list(overrides)
     if device:
         settings.insert(0, f"generate.device={json.dumps(device)}")
@@ -375,14 +369,10 @@ def finetune(pairs, outdir, eval_path, pipeline, model, overrides, epochs, max_s
 @library_errors
 def pipelines():
     """List the built-in pipelines."""
-    from .config import builtin_pipelines, load_pipeline
-
     for name in sorted(builtin_pipelines()):
         config = load_pipeline(name)
         click.echo(f"{name:12s} {' -> '.join(config.stages):40s} {config.description}")
 
-
-from .evaluation.commands import eval_command, eval_suite_command  # noqa: E402
 
 main.add_command(eval_command)
 main.add_command(eval_suite_command)

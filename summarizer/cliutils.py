@@ -8,14 +8,14 @@ import re
 
 import click
 
+from .errors import SummarizerError
+
 
 def library_errors(func):
     """Turn the library's own errors into click errors (the message, exit code 1)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .errors import SummarizerError
-
         try:
             return func(*args, **kwargs)
         except SummarizerError as exc:

@@ -41,13 +41,13 @@ class Decoded:
     prefill_seconds: float = 0.0
     decode_seconds: float = 0.0
     rows_per_pass: list[int] = field(default_factory=list)
-    loops: int = 0  # rows ended because they began to repeat themselves (loop_ngram)
+    loops: int = 0  # rows ended because they began to repeat themselves (``stopped`` said LOOP)
     shared_prefix: int = 0  # prompt tokens common to all rows, read once (share_prefix)
 
 
 def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: list[int],
            head_ids=None, lookup_tokens: int = 0, lookup_ngram: int = 2, stopped=None,
-           prefill_tokens: int = 0, steer=None, loop_ngram: int = 0, share_prefix: int = 0) -> Decoded:
+           prefill_tokens: int = 0, steer=None, share_prefix: int = 0) -> Decoded:
     """Greedy continuation of each row of a left-padded batch.
 
     ``head_ids``: when the model's output layer computes logits only for these (sorted) token
@@ -57,10 +57,9 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
     ``steer``: a :class:`summarizer.steering.Steering` (copy bias, no repeated n-grams) applied
     to every step's scores; prompt lookup is off with it (its proposals are verified against
     unadjusted scores).
-    ``loop_ngram``: a row also ends when its last ``loop_ngram`` tokens already occurred in
-    what it generated: it has started to repeat itself, and what follows would be the
-    repetition that the ``dedupe`` filter removes anyway (0: off).
-    ``stopped(tokens)``: also ends a row (multi-token stop strings), checked after each token.
+    ``stopped(tokens)``: called with a row's new tokens after each one; a truthy result (the
+    reason) ends the row: a :class:`summarizer.plan.RowStop` (stop strings, a sentence count,
+    :data:`LOOP` when the row has started to repeat itself, counted in ``Decoded.loops``).
     ``share_prefix``: when every row's prompt begins with the same this-many tokens or more
     (few-shot examples, an instruction), that prefix is read once, not once per row (0: off).
     """
@@ -123,11 +122,13 @@ def greedy(model, input_ids, attention_mask, *, max_new_tokens: int, stop_ids: l
             finished = False
             for token in new:
                 tokens.append(token)
-                if token in stop_ids or len(tokens) >= max_new_tokens or (stopped and stopped(tokens)):
+                if token in stop_ids or len(tokens) >= max_new_tokens:
                     finished = True
                     break
-                if loop_ngram and ends_in_repeat(tokens, loop_ngram):
-                    out.loops += 1
+                reason = stopped(tokens) if stopped else None
+                if reason:
+                    if reason == LOOP:
+                        out.loops += 1
                     finished = True
                     break
             if not finished:
@@ -218,6 +219,11 @@ def _cache_name(model) -> str:
     import inspect
 
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+# Why a row ended when its last tokens repeat an n-gram it already generated: what follows
+# would be the repetition that the ``dedupe`` filter removes anyway (``generate.loop_ngram``).
+LOOP = "loop"
 
 
 def ends_in_repeat(tokens: list[int], n: int) -> bool:

@@ -25,48 +25,72 @@ Strategies (registered in :data:`STRATEGIES`, like stages):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .config import ExtractConfig
+from .config import setting
+from .embeddings import embed
 from .records import Record
 from .registry import Registry
-from .stages import STAGES, Context, per_record
+from .segment import CJK_CHARS
+from .stages import Context, per_record, stage
 
-Strategy = Callable[[Record, list[int], ExtractConfig], list[float]]
+Strategy = Callable[[Record, list[int], "ExtractSettings"], list[float]]
 
 STRATEGIES: Registry[Strategy] = Registry("extract strategy")
 
+
+@dataclass
+class ExtractSettings:
+    # lead, centrality, position, embedding (see summarizer/extract.py).
+    strategy: str = setting("lead", choices=STRATEGIES.names)
+    # Token budget of the selected sentences (what the model reads); 0 means no budget.
+    budget_tokens: int = setting(400, min=0, note="0 = no budget")
+    # 0 means no limit (a negative limit selects nothing).
+    max_sentences: int = setting(0, min=0, note="0 = no limit")
+    # MMR weight: how strongly similarity to already selected sentences counts against a
+    # sentence (0 turns redundancy control off). Not a share: above 1 novelty outweighs salience.
+    redundancy: float = setting(0.0, min=0, note="0 = off")
+    # position / embedding: share of the score that comes from the lead prior
+    # 1 / (1 + rank) ** position_decay.
+    position_weight: float = setting(0.5, min=0, max=1, note="0 = centrality alone, 1 = position alone")
+    # A negative decay would favour the end of the document over its lead.
+    position_decay: float = setting(1.0, min=0, note="0 = a flat prior")
+    # Never select a headline line (it is still part of the document for centrality).
+    skip_headline: bool = False
+    # Fragments shorter than this are never selected (unless nothing else is left).
+    min_sentence_tokens: int = setting(0, min=0, note="0 = off")
+
+
 # Above this many candidate sentences the similarity graph (n x n) gives way to the centroid.
 GRAPH_LIMIT = 1500
-_CJK_CHAR = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_CJK_CHAR = f"[{CJK_CHARS}]"
 _WORDS = re.compile(rf"{_CJK_CHAR}|[^\W_]+", re.UNICODE)
 _END_PUNCT = re.compile(r"[.!?。！？…:;\"'”’)]$")
 
 
 @STRATEGIES.register("lead")
-def lead(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+def lead(record: Record, candidates: list[int], cfg: ExtractSettings) -> list[float]:
     """Earlier is better."""
     return [-float(rank) for rank in range(len(candidates))]
 
 
 @STRATEGIES.register("centrality")
-def centrality(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+def centrality(record: Record, candidates: list[int], cfg: ExtractSettings) -> list[float]:
     return _graph_centrality(tfidf_vectors([record.sentence_text(i) for i in candidates]))
 
 
 @STRATEGIES.register("position")
-def position(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
+def position(record: Record, candidates: list[int], cfg: ExtractSettings) -> list[float]:
     return _with_lead_prior(centrality(record, candidates, cfg), cfg)
 
 
 @STRATEGIES.register("embedding")
-def embedding(record: Record, candidates: list[int], cfg: ExtractConfig) -> list[float]:
-    from .embeddings import embed
-
+def embedding(record: Record, candidates: list[int], cfg: ExtractSettings) -> list[float]:
     return _with_lead_prior(_graph_centrality(embed([record.sentence_text(i) for i in candidates])), cfg)
 
 
-def _with_lead_prior(scores: list[float], cfg: ExtractConfig) -> list[float]:
+def _with_lead_prior(scores: list[float], cfg: ExtractSettings) -> list[float]:
     """Blend normalised centrality with a prior that decays with the sentence's rank."""
     if not scores or cfg.position_weight <= 0:
         return scores
@@ -120,7 +144,7 @@ def _graph_centrality(vectors, damping: float = 0.85, iterations: int = 100) -> 
     return [float(x) for x in rank]
 
 
-def candidates(record: Record, cfg: ExtractConfig) -> list[int]:
+def candidates(record: Record, cfg: ExtractSettings) -> list[int]:
     """Sentences that may be selected: all, less a headline (``extract.skip_headline``) and
     fragments shorter than ``extract.min_sentence_tokens``; never none while there is text."""
     n = len(record.sentences or [])
@@ -164,7 +188,7 @@ def select(
 
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
     if redundancy <= 0 or vectors is None:
-        return _fill(order, token_counts, budget, max_sentences)
+        return _take_in_order(order, token_counts, budget, max_sentences)
     values = np.asarray(scores, dtype=float)
     spread = values.max() - values.min()
     values = (values - values.min()) / spread if spread > 0 else np.ones_like(values)
@@ -186,7 +210,7 @@ def select(
     return sorted(chosen)
 
 
-def _fill(order: list[int], token_counts: Sequence[int], budget: int, max_sentences: int) -> list[int]:
+def _take_in_order(order: list[int], token_counts: Sequence[int], budget: int, max_sentences: int) -> list[int]:
     chosen: list[int] = []
     used = 0
     for i in order:
@@ -218,4 +242,4 @@ def extract_record(record: Record, ctx: Context) -> dict:
     }
 
 
-extract = STAGES.register("extract")(per_record("extract", extract_record))
+extract = stage("extract", settings=ExtractSettings)(per_record("extract", extract_record))

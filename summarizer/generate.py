@@ -9,22 +9,23 @@ deterministic; it stops at the end-of-sequence token (or a chat model's end-of-t
 token), at any ``generate.stop`` string (a blank line by default: the base model's summary is
 one paragraph, after which it starts another article), or after ``generate.max_new_tokens``.
 A stop string that is a single token is matched by its id, at no cost per step.
-The loop itself is :mod:`summarizer.decode` (``generate.decoder = "fast"``: finished rows
+Every batch's settings become one :class:`summarizer.plan.DecodingPlan`, which either
+decoder takes whole: :mod:`summarizer.decode` (``generate.decoder = "fast"``: finished rows
 leave the batch, optional prompt lookup) or the model's own ``generate``
-(``"transformers"``); both give the same tokens. Records come out in their input order.
+(``"transformers"``, the reference); each feature of the plan has one implementation that
+both use, so they give the same tokens. Records come out in their input order.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .errors import ConfigError
+from .config import setting
+from .models import DTYPES
 from .records import Record
-from .segment import finished_sentences
-from .stages import STAGES, Context, in_windows, recording_errors
-
+from .stages import Context, in_windows, recording_errors, stage
 
 DECODERS = ("fast", "transformers")
 # The fast decoder reads prompts this many tokens (of all rows) at a time: same speed as one
@@ -32,27 +33,73 @@ DECODERS = ("fast", "transformers")
 PREFILL_TOKENS = 1024
 
 
-@STAGES.register("generate")
+@dataclass
+class GenerateSettings:
+    # Resolved when the model loads (models.check); "" would be taken for the current folder.
+    model: str = setting("default", min_len=1, note="default, a model folder, a .gguf file or a Hugging Face id")
+    # A LoRA adapter folder written by `summarizer finetune`, merged into the model at load
+    # time ("" = none). A model spec that is itself an adapter folder works too.
+    adapter: str = ""
+    # What models.pick_device accepts.
+    device: str = setting("auto", pattern=r"auto|cpu|mps|cuda(:\d+)?", note="auto, cpu, mps, cuda or cuda:N")
+    dtype: str = setting("auto", choices=DTYPES)
+    # 0 would still emit one token: the decoder checks the limit after each token.
+    max_new_tokens: int = setting(80, min=1)
+    # 0 = auto: 16 on a CPU, 32 on a GPU (make bench: a CPU decoding step costs about the
+    # same for 4 rows as for 1, so rows are nearly free up to ~16). A negative size would
+    # batch nothing: no document would get a generation.
+    batch_size: int = setting(0, min=0, note="0 = auto")
+    # CPU threads for torch; 0 = auto (torch's default: the physical cores).
+    threads: int = setting(0, min=0, note="0 = auto", affects_output=False)
+    # Documents read ahead and sorted by prompt length before batching; both `run` and the
+    # `generate` command batch the same windows, so their outputs are identical. (window_size
+    # would read 0 as 1, but 0 documents read ahead means nothing.)
+    window: int = setting(16, min=1)
+    # Strings that end a generation early (besides <eos> and max_new_tokens), e.g. ["\n\n"].
+    # An empty one is found in every text: each row would end after its first token.
+    stop: list[str] = setting([], item={"min_len": 1})
+    # Decode with logits over a candidate vocabulary (the prompts' tokens, special tokens and
+    # this many most frequent ids) instead of the whole vocabulary; 0 = the full, exact head.
+    head_vocab: int = setting(0, min=0, note="0 = the full vocabulary")
+    # "fast": this package's greedy loop (finished rows leave the batch; prompt lookup);
+    # "transformers": the model's own `generate` (same tokens, slower on a CPU).
+    decoder: str = setting("fast", choices=DECODERS)
+    # Prompt lookup (fast decoder): tokens proposed per step from the prompt, verified in one
+    # forward pass, so the output is unchanged; 0 = off.
+    lookup_tokens: int = setting(0, min=0, note="0 = off")
+    # Added to the logit of every token of the prompt (the extracted source): favours the
+    # article's words where the model hesitates (0 = off; see summarizer/steering.py). Any
+    # finite value: a negative bias steers away from copying.
+    copy_bias: float = 0.0
+    # A summary never repeats one of its own n-grams of this length (0 = off; the prompt's
+    # n-grams may be copied).
+    no_repeat_ngram: int = setting(0, min=0, note="0 = off")
+    # No end of summary (end token, stop strings of one token) before this many new tokens.
+    min_new_tokens: int = setting(0, min=0, note="0 = off")
+    # A row ends once its last this-many tokens repeat an n-gram it already
+    # generated (a loop; the dedupe filter would drop the repeat anyway); 0 = off.
+    loop_ngram: int = setting(0, min=0, note="0 = off")
+    # End a row once its text holds this many finished sentences or lines (0: no limit): the
+    # length control of a summary, and faster than running on to max_new_tokens.
+    max_sentences: int = setting(0, min=0, note="0 = no limit")
+    # Fast decoder: a prompt beginning of at least this many tokens common to a whole batch
+    # (few-shot examples) is read once per batch instead of once per row (0: off).
+    share_prefix: int = setting(32, min=0, note="0 = off")
+
+
+
+# uses_model: the Ray engine runs it in its model actors
+@stage("generate", settings=GenerateSettings, uses_model=True)
 def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     cfg = ctx.config.generate
-    if cfg.decoder not in DECODERS:
-        raise ConfigError(f"generate.decoder = {cfg.decoder!r} is not known; valid choices: "
-                          f"{', '.join(DECODERS)} (e.g. --set generate.decoder=fast).")
-    for name in ("lookup_tokens", "no_repeat_ngram", "min_new_tokens", "loop_ngram", "max_sentences",
-                 "share_prefix"):
-        if getattr(cfg, name) < 0:
-            raise ConfigError(f"generate.{name} = {getattr(cfg, name)} must be 0 (off) or more "
-                              f"(e.g. --set generate.{name}=0).")
-    stops = None  # end-of-sequence ids and stop strings: looked up once, at the first window
+    stop_ids = None  # looked up once, at the first window
     for window, todo in in_windows(records, window_size(cfg), "prompt",
                                    "generate: the record has no prompt: run the prompt stage first"):
         if todo:
-            stops = stops or _stops(ctx)
-            _generate_window(todo, ctx, *stops)
+            if stop_ids is None:
+                stop_ids = _stop_ids(ctx)
+            _generate_window(todo, ctx, stop_ids)
         yield from window
-
-
-generate.uses_model = True  # the Ray engine runs it in its model actors
 
 
 def window_size(cfg) -> int:
@@ -60,15 +107,16 @@ def window_size(cfg) -> int:
     return max(cfg.window, cfg.batch_size, 1)
 
 
-def _stops(ctx: Context) -> tuple[list[int], list[str]]:
-    """End-of-sequence ids (with single-token stop strings) and the stop strings to look for
-    in the text: all of them, since a stop can also arrive inside a longer token (Gemma has
-    one token for "\n" and another for "\n\n": a row stopped only by the id of the first
-    runs on past the second). Reading a 262k-token vocabulary is done once per stage."""
+def _stop_ids(ctx: Context) -> list[int]:
+    """End-of-sequence ids, then the stop strings that are a single token. The plan looks
+    for every stop string in the text too, since a stop can also arrive inside a longer
+    token (Gemma has one token for "\\n" and another for "\\n\\n": a row stopped only by the
+    id of the first runs on past the second). Reading a 262k-token vocabulary is done once
+    per stage."""
     tokenizer, model = ctx.tokenizer, ctx.model
     stop_ids, _ = _split_stops(tokenizer, ctx.config.generate.stop)
     eos = _eos_ids(tokenizer, model)
-    return eos + [i for i in stop_ids if i not in eos], list(ctx.config.generate.stop)
+    return eos + [i for i in stop_ids if i not in eos]
 
 
 def batch_size(cfg, device) -> int:
@@ -76,7 +124,7 @@ def batch_size(cfg, device) -> int:
     return cfg.batch_size or (32 if str(device).startswith("cuda") else 16)
 
 
-def _generate_window(records: list[Record], ctx: Context, eos: list[int], stop_strings: list[str]) -> None:
+def _generate_window(records: list[Record], ctx: Context, stop_ids: list[int]) -> None:
     cfg = ctx.config.generate
     tokenizer, model = ctx.tokenizer, ctx.model
     if cfg.threads:
@@ -89,7 +137,7 @@ def _generate_window(records: list[Record], ctx: Context, eos: list[int], stop_s
     for start in range(0, len(ordered), size):
         batch = ordered[start : start + size]
         try:
-            _generate_batch(batch, tokenizer, model, cfg, eos, stop_strings)
+            _generate_batch(batch, tokenizer, model, cfg, stop_ids)
         except Exception:
             if len(batch) == 1:
                 with recording_errors(batch[0], "generate"):
@@ -98,35 +146,23 @@ def _generate_window(records: list[Record], ctx: Context, eos: list[int], stop_s
             # Find the document that broke the batch: the others still get their summaries.
             for record in batch:
                 with recording_errors(record, "generate"):
-                    _generate_batch([record], tokenizer, model, cfg, eos, stop_strings)
+                    _generate_batch([record], tokenizer, model, cfg, stop_ids)
 
 
-def _generate_batch(batch: list[Record], tokenizer, model, cfg, eos: list[int], stop_strings: list[str]) -> None:
+def _generate_batch(batch: list[Record], tokenizer, model, cfg, stop_ids: list[int]) -> None:
     import torch
+
+    from .plan import DecodingPlan
 
     encoded = tokenizer(
         [r.prompt for r in batch], return_tensors="pt", padding=True,
         add_special_tokens=_adds_special_tokens(tokenizer, batch[0].prompt),
     ).to(model.device)
+    plan = DecodingPlan.for_batch(cfg, tokenizer, stop_ids, encoded["input_ids"],
+                                  lambda row: _source_ids(tokenizer, batch[row]))
     run = _fast if cfg.decoder == "fast" else _transformers
-    ids = None
-    head = contextlib.nullcontext()
-    if cfg.head_vocab:
-        from .fasthead import candidate_ids, restricted_head
-
-        ids = candidate_ids(tokenizer, encoded["input_ids"], cfg.head_vocab)
-        head = restricted_head(model, ids, compact=run is _fast)
-    steer = None
-    if cfg.copy_bias or cfg.no_repeat_ngram or cfg.min_new_tokens:
-        from .steering import Steering
-
-        steer = Steering(encoded["input_ids"], encoded["attention_mask"], copy_bias=cfg.copy_bias,
-                         no_repeat_ngram=cfg.no_repeat_ngram, min_new_tokens=cfg.min_new_tokens,
-                         head_ids=ids if run is _fast else None,
-                         vocab_size=model.get_output_embeddings().weight.shape[0], stop_ids=eos,
-                         sources=[_source_ids(tokenizer, r) for r in batch])
-    with torch.inference_mode(), head:
-        tokens, timing = run(encoded, tokenizer, model, cfg, eos, stop_strings, ids, steer)
+    with torch.inference_mode():
+        tokens, timing = run(encoded, model, plan)
     seconds = timing["prefill"] + timing["decode"]
     texts = tokenizer.batch_decode(tokens, skip_special_tokens=True)
     for row, (record, text) in enumerate(zip(batch, texts)):
@@ -157,71 +193,58 @@ def _source_ids(tokenizer, record: Record) -> list[int] | None:
         " " + text.split(" ", 1)[0], add_special_tokens=False)["input_ids"]
 
 
-def _fast(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
+def _fast(encoded, model, plan):
     from .decode import greedy
 
-    decoded = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=cfg.max_new_tokens,
-                     stop_ids=eos, head_ids=head_ids, lookup_tokens=cfg.lookup_tokens,
-                     stopped=_text_stop(tokenizer, stop_strings, cfg.max_sentences),
-                     prefill_tokens=PREFILL_TOKENS, steer=steer, loop_ngram=cfg.loop_ngram,
-                     share_prefix=cfg.share_prefix)
+    # greedy maps the candidates' columns back to token ids itself: the compact head.
+    steer = plan.steering(encoded, model, compact=True)
+    with plan.head(model, compact=True):
+        decoded = greedy(model, encoded["input_ids"], encoded["attention_mask"],
+                         max_new_tokens=plan.max_new_tokens, stop_ids=plan.stop_ids, head_ids=plan.head_ids,
+                         lookup_tokens=plan.lookup_tokens, stopped=plan.row_stop or None,
+                         prefill_tokens=PREFILL_TOKENS, steer=steer, share_prefix=plan.share_prefix)
     timing = {"prefill": decoded.prefill_seconds, "decode": decoded.decode_seconds,
               "passes": decoded.passes, "accepted": decoded.accepted, "shared": decoded.shared_prefix}
     return decoded.tokens, timing
 
 
-def _text_stop(tokenizer, stop_strings: list[str], max_sentences: int):
-    """``stopped(tokens)`` for the fast decoder: a multi-token stop string, or enough finished
-    sentences; None when neither is set (nothing to decode per step)."""
-    if not stop_strings and not max_sentences:
-        return None
-    longest = max((len(s) for s in stop_strings), default=0)
-
-    def stopped(tokens: list[int]) -> bool:
-        # A token is at least one character, so the last `longest` tokens hold any stop.
-        if stop_strings:
-            tail = tokenizer.decode(tokens[-longest:], skip_special_tokens=True)
-            if any(stop in tail for stop in stop_strings):
-                return True
-        return bool(max_sentences) and finished_sentences(
-            tokenizer.decode(tokens, skip_special_tokens=True)) >= max_sentences
-
-    return stopped
-
-
-def _transformers(encoded, tokenizer, model, cfg, eos, stop_strings, head_ids, steer):
+def _transformers(encoded, model, plan):
     from transformers import GenerationConfig
 
     from .decode import until_stop
+    from .plan import as_stopping_criteria
 
+    prompt_length = encoded["input_ids"].shape[1]
+    # The stop ids are also what generate pads finished rows after; the plan's row stop
+    # replaces transformers' own stop strings, so that both decoders match them alike.
     generation_config = GenerationConfig(
-        max_new_tokens=cfg.max_new_tokens,
+        max_new_tokens=plan.max_new_tokens,
         do_sample=False,
         num_beams=1,
-        stop_strings=stop_strings or None,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=eos,
+        pad_token_id=plan.pad_id,
+        eos_token_id=plan.stop_ids,
     )
     clock = _StepClock()
     processors = [clock]
+    # generate searches whole-vocabulary scores: the full-width head (others at the lowest score).
+    steer = plan.steering(encoded, model, compact=False)
     if steer:
         from .steering import as_logits_processor
 
-        processors.append(as_logits_processor(steer, encoded["input_ids"].shape[1]))
-    criteria = [_LoopStop(cfg.loop_ngram, encoded["input_ids"].shape[1])] if cfg.loop_ngram else []
-    if cfg.max_sentences:
-        criteria.append(_SentenceStop(tokenizer, cfg.max_sentences, encoded["input_ids"].shape[1]))
-    start = time.perf_counter()
-    output = model.generate(**encoded, generation_config=generation_config, tokenizer=tokenizer,
-                            logits_processor=processors, stopping_criteria=criteria)
-    seconds = time.perf_counter() - start
+        processors.append(as_logits_processor(steer, prompt_length))
+    criteria = [as_stopping_criteria(plan.row_stop, prompt_length)] if plan.row_stop else []
+    with plan.head(model, compact=False):
+        start = time.perf_counter()
+        output = model.generate(**encoded, generation_config=generation_config,
+                                logits_processor=processors, stopping_criteria=criteria)
+        seconds = time.perf_counter() - start
     prefill = (clock.first - start) if clock.first else seconds
-    pad = tokenizer.pad_token_id
+    pad = plan.pad_id
     # generate pads finished rows (also those a stopping criterion ended, after any end token)
     tokens = []
-    for row in output[:, encoded["input_ids"].shape[1]:].tolist():
-        kept = until_stop(row, eos)
-        while kept and kept[-1] == pad and pad not in eos:
+    for row in output[:, prompt_length:].tolist():
+        kept = until_stop(row, plan.stop_ids)
+        while kept and kept[-1] == pad and pad not in plan.stop_ids:
             kept.pop()
         tokens.append(kept)
     return tokens, {"prefill": prefill, "decode": seconds - prefill, "passes": clock.steps, "accepted": 0}
@@ -237,36 +260,6 @@ def encode_prompt(tokenizer, prompt: str) -> list[int]:
     """The token ids of one prompt, exactly as a batch here encodes it (without padding);
     fine-tuning trains on these."""
     return tokenizer(prompt, add_special_tokens=_adds_special_tokens(tokenizer, prompt))["input_ids"]
-
-
-class _LoopStop:
-    """transformers' counterpart of the fast decoder's ``loop_ngram``: a row is done once its
-    last ``n`` new tokens already occurred among its new tokens."""
-
-    def __init__(self, n: int, prompt_length: int):
-        self.n, self.prompt_length = n, prompt_length
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        from .decode import ends_in_repeat
-
-        done = [ends_in_repeat(row, self.n) for row in input_ids[:, self.prompt_length:].tolist()]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
-
-
-class _SentenceStop:
-    """transformers' counterpart of the fast decoder's ``max_sentences`` stop."""
-
-    def __init__(self, tokenizer, n: int, prompt_length: int):
-        self.tokenizer, self.n, self.prompt_length = tokenizer, n, prompt_length
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
-        return torch.tensor([finished_sentences(t) >= self.n for t in texts], dtype=torch.bool,
-                            device=input_ids.device)
 
 
 class _StepClock:
@@ -286,8 +279,9 @@ class _StepClock:
 
 def _split_stops(tokenizer, stops: list[str]) -> tuple[list[int], list[str]]:
     """Stop strings that are one token of the vocabulary (Gemma has "\\n\\n") are matched by
-    id, like <eos>, which costs nothing; the others go to transformers' string matcher, which
-    decodes the sequences at every step (make bench measured it at 6-11% of the run)."""
+    id, like <eos>, which costs nothing; the others only in the decoded text, which costs a
+    decode per row and step (make bench measured transformers' string matcher, which does
+    the same, at 6-11% of the run)."""
     ids, strings = [], []
     for stop in stops:
         pieces = tokenizer(stop, add_special_tokens=False)["input_ids"]

@@ -15,9 +15,10 @@ Why the output equals the local engine's: Ray Data keeps the input order
 generate stage would, and batches them the same way (greedy decoding depends on what a
 batch holds only through padding, and the batches are the same).
 
-The driver only lists the inputs and writes the output: ids repeated across inputs are
-renamed in input order as the local engine does, and finished documents of an earlier run
-on the same folder are skipped in the workers and reused (see :mod:`summarizer.store`).
+The driver (:func:`ray_engine`, called by :func:`summarizer.runner.run_to_folder`, which owns
+the run's loop and its folder) only reads the finished records back: ids repeated across
+inputs are renamed in input order as the local engine does, and finished documents of an
+earlier run on the same folder are skipped in the workers and reused (see :mod:`summarizer.store`).
 A worker process that dies is replaced, and its batch retried, by Ray Data itself (its
 defaults retry tasks and restart actors); a document that fails gets its ``error`` as with
 the local engine.
@@ -34,8 +35,11 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .errors import ConfigError, SummarizerError
+from .generate import window_size
+from .ingest import IdRenamer, read_source
 from .records import Record
-from .stages import STAGES, Context, recording_errors
+from .stages import STAGES, Context, recording_errors, run_chain
+from .store import content_hash
 
 log = logging.getLogger("summarizer")
 
@@ -75,17 +79,11 @@ def split_stages(stages: Sequence[str]) -> tuple[list[str], list[str], list[str]
     Stages between the first and the last model stage run in the actors too, so their order
     is kept.
     """
-    model_at = [i for i, name in enumerate(stages) if _uses_model(name)]
+    model_at = [i for i, name in enumerate(stages) if getattr(STAGES.get(name), "uses_model", False)]
     if not model_at:
         return list(stages), [], []
     first, last = model_at[0], model_at[-1]
     return list(stages[:first]), list(stages[first : last + 1]), list(stages[last + 1 :])
-
-
-def _uses_model(name: str) -> bool:
-    """Stages that call the model say so (``stage.uses_model = True``): they run in the actor
-    pool, which loads the model once per actor."""
-    return getattr(STAGES.get(name), "uses_model", False)
 
 
 # --- What runs in the workers -------------------------------------------------------------
@@ -107,11 +105,8 @@ def _apply(stages: Sequence[tuple[str, Callable]], batch: dict, ctx: Context) ->
     records, skip = _records(batch)
     todo = [r for r, s in zip(records, skip) if not s]
     if todo and stages:
-        stream: Iterator[Record] = iter(todo)
-        for _, stage in stages:
-            stream = stage(stream, ctx)
         try:
-            done = list(stream)
+            done = list(run_chain([stage for _, stage in stages], todo, ctx))
         except SummarizerError:
             raise  # a wrong setting or a missing model fails every document alike
         except Exception:  # a stage broke on this batch: its documents fail, the others go on
@@ -129,9 +124,6 @@ def _apply(stages: Sequence[tuple[str, Callable]], batch: dict, ctx: Context) ->
 def _read(batch: dict, text_field, reference_field, reusable) -> dict:
     """Read the sources of a batch into records; mark those an earlier run finished."""
     import pickle
-
-    from .ingest import read_source
-    from .store import content_hash
 
     reusable = _resolved(reusable[0] if reusable else None)
     records, skip = [], []
@@ -260,8 +252,6 @@ def build_dataset(ray, ds, pipeline, workers: int | None = None):
     from ``ds``, a dataset of ingested ones."""
     from ray.data import ActorPoolStrategy
 
-    from .generate import window_size
-
     _data_context()
     config = pipeline.config
     before, model, after = split_stages(config.stages)
@@ -301,61 +291,31 @@ def iter_records(ds) -> Iterator[tuple[Record, bool]]:
         yield Record.from_dict(json.loads(row["record"])), bool(row["skip"])
 
 
-def run_to_folder(inputs, outdir: Path, pipeline, exclude, limit=None, text_field=None, reference_field=None,
-                  write_txt=False, parquet_rows=0, progress=None, resume=False, fail_fast=False, address=None,
-                  workers=None, follow_links=True):
-    """:func:`summarizer.pipeline.run_to_folder` on Ray: same folder, same records, same order."""
-    from .ingest import IdRenamer, plan
-    from .pipeline import RunResult, finish, light, progress_bar
-    from .store import FINAL, RunFolder
-
-    ray = start(address)
-    sources = plan(inputs, exclude, follow_links=follow_links)
-    result = RunResult(output=outdir / FINAL)
-    begin = time.perf_counter()
-    order: list[str] = []
-    done: dict[str, Record] = {}
+def ray_engine(job, pipeline, run) -> None:
+    """The engine of :func:`summarizer.runner.run_to_folder` on Ray: the same records, reported
+    to ``run`` in the same order as the local engine's."""
+    ray = start(job.ray_address)
     rename = IdRenamer()
-    with progress_bar(limit, progress) as bar, RunFolder(outdir, pipeline.config.fingerprint(), resume=resume) as folder:
-        read = read_sources(ray, sources, text_field, reference_field, limit, folder.reusable() if resume else None)
-        # Skipped in the workers as finished, but renamed here (an id repeated across inputs),
-        # so not found: these are computed in a second, small pass.
-        missed: list[Record] = []
-
-        def keep(record: Record) -> bool:
-            done[record.id] = light(record)
-            bar.update()
-            if fail_fast and record.error is not None:
-                result.stopped_at = done[record.id]
-                return False
-            return True
-
-        with _library_errors():
-            for record, skipped in iter_records(build_dataset(ray, read, pipeline, workers)):
-                rename(record)
-                order.append(record.id)
-                earlier = folder.reuse(record)
-                if earlier is not None:
-                    done[record.id] = earlier
-                    result.reused += 1
-                    bar.update()
-                elif skipped:
-                    missed.append(record)
-                else:
-                    folder.add(record)
-                    if not keep(record):
-                        break
-            if missed and result.complete:
-                rows = ray.data.from_items([{"record": r.to_json(), "skip": False} for r in missed])
-                for record, _ in iter_records(build_dataset(ray, rows, pipeline, workers)):
-                    folder.reuse(record)  # stamps record.run
-                    folder.add(record)
-                    if not keep(record):
-                        break
-        if result.complete:
-            folder.finalize(order)
-        # Inside the lock: a second run on this folder waits for the .txt files and shards too.
-        return finish(result, order, done, write_txt, begin, parquet_rows)
+    read = read_sources(ray, job.sources, job.text_field, job.reference_field, job.limit,
+                        run.folder.reusable() if job.resume else None)
+    # Skipped in the workers as finished, but renamed here (an id repeated across inputs), so
+    # not found: these are computed in a second, small pass.
+    missed: list[Record] = []
+    with _library_errors():
+        for record, skipped in iter_records(build_dataset(ray, read, pipeline, job.workers)):
+            rename(record)
+            if run.listed(record) is not None:
+                continue
+            if skipped:
+                missed.append(record)
+            elif not run.finished(record):
+                return
+        if missed:
+            rows = ray.data.from_items([{"record": r.to_json(), "skip": False} for r in missed])
+            for record, _ in iter_records(build_dataset(ray, rows, pipeline, job.workers)):
+                run.folder.reuse(record)  # stamps record.run
+                if not run.finished(record):
+                    return
 
 
 @contextmanager

@@ -3,8 +3,8 @@
     extract: [s1, s2, s3] --prompt + generate, one per sentence--> [r1, r2, r3] --filters--> summary
 
 The ``default`` pipeline's design: the extract stage picks the salient sentences, and the
-causal LM rewrites each of them shorter, in the manner of the few-shot examples of
-``[prompt]`` (drop the dateline, the attribution, the side clause). Every rewrite goes
+causal LM rewrites each of them shorter, in the manner of the few-shot examples of its own
+``[rewrite]`` section (drop the dateline, the attribution, the side clause). Every rewrite goes
 through the pipeline's ``filter.steps`` on its own, against the whole article; a rewrite
 that is dropped (an invented name or number, an echo, an unfinished sentence), fails, is no
 shorter than its sentence or brings in words its sentence lacks is replaced by the sentence
@@ -15,7 +15,8 @@ shorter and closer to a human abstract. Each sentence's outcome is kept in
 ``filter`` stage that follows, which removes what repeats across sentences).
 
 The sentences of a window of records are batched together through the ``generate`` stage
-(same decoder, stops and settings); a one-line prompt per sentence ends at ``generate.stop``.
+(same decoder, stops and ``[generate]`` settings); a one-line prompt per sentence ends at
+``generate.stop``.
 A document's trace holds a ``generate`` entry per sentence (tokens, batch timings) and a
 ``rewrite`` entry for the stage's own work (prompts, filters) and its outcome.
 """
@@ -23,11 +24,17 @@ A document's trace holds a ``generate`` entry per sentence (tokens, batch timing
 from __future__ import annotations
 
 import time
-from typing import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Iterable, Iterator
 
+from .config import setting
+from .facts import source_stems_of, support
+from .generate import window_size
+from .filter import apply_filters
+from .prompt import TEMPLATE_PLACEHOLDERS, PromptSettings, _example_problem, make_prompt, resolve_format
 from .records import Record
 from .segment import strip_dateline
-from .stages import STAGES, Context, in_windows
+from .stages import Context, in_windows, run_parts, stage
 
 # Shortening adds nothing: most content words of a rewrite must come from its own sentence,
 # not just from somewhere in the article ("sinking four vessels" must not become "four
@@ -36,10 +43,24 @@ from .stages import STAGES, Context, in_windows
 SENTENCE_SUPPORT = 0.75
 
 
-@STAGES.register("rewrite")
-def rewrite(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
-    from .generate import window_size
+@dataclass
+class RewriteSettings(PromptSettings):
+    """The ``[rewrite]`` section: the prompt of one sentence, whose worked examples are a
+    sentence and its shorter form (``sentence = "..."``, ``short = "..."``)."""
 
+    section: ClassVar[str] = "rewrite"
+    example_keys: ClassVar[tuple[str, str]] = ("sentence", "short")
+
+    template: str = setting("Sentence: {text}\nShort:", placeholders=TEMPLATE_PLACEHOLDERS, requires=("text",))
+    instruction: str = setting("Rewrite this sentence shorter, keeping its key facts.",
+                               placeholders=TEMPLATE_PLACEHOLDERS)
+    examples: list[dict] = setting([], item={"check": _example_problem(("sentence", "short"))})
+    # Between the examples and the sentence (base format).
+    example_separator: str = "\n\n"
+
+
+@stage("rewrite", settings=RewriteSettings, reads=("generate", "filter"), uses_model=True)
+def rewrite(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     for window, todo in in_windows(records, window_size(ctx.config.generate), "extract",
                                    "rewrite: the record has no extract: run the extract stage first"):
         if todo:
@@ -47,31 +68,25 @@ def rewrite(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
         yield from window
 
 
-rewrite.uses_model = True  # the Ray engine runs it in its model actors
-
-
 def _rewrite_window(records: list[Record], ctx: Context) -> None:
-    from .prompt import FORMATS, resolve_format
-
     start = time.perf_counter()
-    fmt = resolve_format(ctx)
-    make_prompt = FORMATS.get(fmt)
-    parts: list[tuple[Record, int, Record]] = []  # (record, index in its extract, sentence record)
+    cfg = ctx.config.rewrite
+    fmt = resolve_format(cfg, ctx)
+    parts: list[tuple[Record, Record, dict]] = []  # (record, sentence record, its trace tag)
     for record in records:
         for j, sentence in enumerate(record.extract_sentences()):
             sentence = strip_dateline(sentence)
             part = Record(id=f"{record.id}#sentence{j + 1}", text=sentence, sentences=[[0, len(sentence)]],
-                          extract=[0], prompt=make_prompt(sentence, ctx.config.prompt, ctx))
-            parts.append((record, j, part))
-    # The window's sentences as one stream: batched, sorted by length, in one generate pass.
+                          extract=[0], prompt=make_prompt(sentence, cfg, ctx, fmt))
+            parts.append((record, part, {"sentence": j + 1}))
+    # The window's sentences as one stream: batched, sorted by length, in one generate pass;
+    # each sentence's generate entry (tokens, batch timings) joins its document's trace.
     prepared = time.perf_counter()
-    list(STAGES.get("generate")((part for _, _, part in parts), ctx))
+    run_parts(["generate"], parts, ctx)
     generated = time.perf_counter()
     outcomes: dict[int, list[dict]] = {id(r): [] for r in records}
-    for record, j, part in parts:
+    for record, part, _ in parts:
         outcomes[id(record)].append(_choose(part, record, ctx))
-        # each sentence's generate entry (tokens, batch timings) joins its document's trace
-        record.trace += [entry | {"sentence": j + 1} for entry in part.trace if entry["stage"] == "generate"]
     # the stage's own time (prompts, filters); the model's is in the generate entries
     seconds = (prepared - start + time.perf_counter() - generated) / max(len(records), 1)
     for record in records:
@@ -87,24 +102,17 @@ def _rewrite_window(records: list[Record], ctx: Context) -> None:
 
 def _choose(part: Record, record: Record, ctx: Context) -> dict:
     """The rewrite of one sentence after the filters, or the sentence itself, and why."""
-    from .postfilter import FILTERS
-
     sentence = part.text
     outcome = {"sentence": sentence, "generation": part.generation}
     if part.error is not None:
         return outcome | {"text": sentence, "kept": "sentence", "why": part.error}
-    text, notes = part.generation or "", []
-    for name in ctx.config.filter.steps:
-        text, note = FILTERS.get(name)(text, record, ctx)  # checked against the whole article
-        if note:
-            notes.append(f"{name}: {note}")
+    text, decisions = apply_filters(part.generation or "", record, ctx)  # checked against the whole article
+    notes = [f"{d['filter']}: {d['note']}" for d in decisions]
     text = text.strip()
     if not text:
         return outcome | {"text": sentence, "kept": "sentence", "why": "; ".join(notes) or "empty rewrite"}
     if len(text.split()) >= len(sentence.split()):
         return outcome | {"text": sentence, "kept": "sentence", "why": "rewrite not shorter"}
-    from .facts import source_stems_of, support
-
     stems = source_stems_of(sentence)
     if "said" in stems:
         stems.add("say")  # headline tense: "..., she said" -> "She says ..."

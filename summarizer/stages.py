@@ -7,12 +7,18 @@
 
     stage(records: Iterable[Record], ctx: Context) -> Iterator[Record]
 
-registered in :data:`STAGES` under its name, built-ins and user stages alike::
+registered in :data:`STAGES` under its name by :func:`stage`, built-ins and user stages
+alike. A stage's settings are a dataclass declared beside it; they are the pipeline file's
+section of the stage's name, checked when the pipeline loads (:mod:`summarizer.config`)::
 
-    @STAGES.register("shout")
+    @dataclass
+    class ShoutSettings:
+        mark: str = setting("!", choices=("!", "?"))
+
+    @stage("shout", settings=ShoutSettings)
     def shout(records, ctx):
         for r in records:
-            r.summary = (r.summary or "").upper()
+            r.summary = (r.summary or "").upper() + ctx.config.shout.mark
             yield r
 
 A stage takes records lazily and yields them in the same order, one out for each one in;
@@ -20,9 +26,11 @@ it fills its own fields, appends a ``trace`` entry, and passes a record whose ``
 set through untouched. A problem with one document becomes that record's ``error``, never
 an exception that stops the batch; a doubt that does not stop it is appended to its
 ``warnings`` (``"chunk: no sentence punctuation ..."``). A pipeline (``pipelines/*.toml``) is the list of stage
-names after ingest plus their settings; :func:`summarizer.pipeline.Pipeline.run` chains them.
-A stage that calls ``ctx.model`` sets ``stage.uses_model = True`` (the Ray engine runs such
-stages in the actors that hold the model).
+names after ingest plus their settings; :func:`run_chain` chains them, for a pipeline and for
+the sub-records of a composite stage alike. A stage that calls ``ctx.model`` is registered
+with ``uses_model=True`` (the Ray engine runs such stages in the actors that hold the model);
+one that reads other stages' settings names them in ``reads`` (``rewrite`` decodes with
+``[generate]`` and filters with ``[filter]``).
 """
 
 from __future__ import annotations
@@ -30,65 +38,101 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from itertools import islice
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
-from .config import PipelineConfig
 from .errors import ConfigError, ModelError
 from .records import Record
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from .config import PipelineConfig
 
 Stage = Callable[[Iterable[Record], "Context"], Iterator[Record]]
 
 # The built-in stages register themselves when their modules are imported, at the first lookup.
 STAGES: Registry[Stage] = Registry("stage", builtins=[
-    f"summarizer.{module}" for module in ("chunk", "extract", "generate", "mapreduce", "postfilter", "prompt", "rewrite")])
+    f"summarizer.{module}" for module in ("chunk", "extract", "filter", "generate", "mapreduce", "prompt", "rewrite")])
+
+
+def stage(name: str, *, settings: type | None = None, reads: Sequence[str] = (), uses_model: bool = False):
+    """Register a stage function under ``name``. ``settings``: the dataclass of its own
+    section (``[name]`` in a pipeline file); ``reads``: the other stages whose sections it
+    reads; ``uses_model``: whether it calls ``ctx.model``."""
+
+    def register(function: Stage) -> Stage:
+        function.settings = settings
+        function.reads = tuple(reads)
+        function.uses_model = uses_model
+        return STAGES.register(name)(function)
+
+    return register
 
 
 class Context:
     """What the stages of one pipeline share: its settings and, loaded on first use, the
     model and tokenizer (cached per process, so many pipelines reuse one model)."""
 
-    def __init__(self, config: PipelineConfig):
+    def __init__(self, config: "PipelineConfig"):
         self.config = config
 
     @property
     def tokenizer(self):
+        # looked up at call time: tests replace summarizer.models.load_tokenizer to see no model is loaded
         from .models import load_tokenizer
 
         return load_tokenizer(self.config.generate.model)
 
     @property
     def model(self):
+        # looked up at call time: tests replace summarizer.models.load_model to see no model is loaded
         from .models import load_model
 
         gen = self.config.generate
         return load_model(gen.model, device=gen.device, dtype=gen.dtype, adapter=gen.adapter)
 
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        if self.config.chunk.tokenizer == "model":
-            if not texts:
-                return []
-            encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-            return [len(ids) for ids in encoded]
-        from .segment import estimate_tokens
 
-        return [estimate_tokens(t) for t in texts]
+def run_chain(stages: Sequence[str | Stage], records: Iterable[Record], ctx: "Context") -> Iterator[Record]:
+    """The stages (names, or stage functions already looked up: a Ray worker gets a user's
+    stage by value, not in its registry) chained lazily over ``records``: the one way a list
+    of stages runs (a pipeline, the sub-records of a composite stage, the prompts of
+    fine-tuning, a batch on a Ray worker)."""
+    for step in stages:
+        records = (STAGES.get(step) if isinstance(step, str) else step)(records, ctx)
+    return iter(records)
 
 
-def per_record(stage: str, process: Callable[[Record, Context], dict | None]) -> Stage:
+def model_stage(names: Sequence[str]) -> int | None:
+    """The position of the first of ``names`` that calls the model (``stage.uses_model``), or None."""
+    return next((i for i, name in enumerate(names) if getattr(STAGES.get(name), "uses_model", False)), None)
+
+
+def run_parts(names: Sequence[str], parts: Sequence[tuple[Record, Record, dict]], ctx: "Context",
+              kept: Sequence[str] = ("generate",)) -> None:
+    """What a composite stage does with the sub-records it makes (a document's sentences, its
+    groups of chunks): run the stages ``names`` over every part at once (so the model batches
+    them together), then fold each part's trace entries of the stages in ``kept`` into its
+    owner's trace, tagged (``{"sentence": 2}``), so a document's trace holds all its model time.
+    ``parts`` holds (owner, part, tag) triples."""
+    for _ in run_chain(names, (part for _, part, _ in parts), ctx):
+        pass
+    for owner, part, tag in parts:
+        owner.trace += [entry | tag for entry in part.trace if entry["stage"] in kept]
+
+
+def per_record(name: str, process: Callable[[Record, Context], dict | None]) -> Stage:
     """Make a stage out of a function of one record: skip failed records, time each one,
     record the details it returns in the trace, and turn its exceptions into ``error``."""
 
     def run(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
         for record in records:
             if record.error is None:
-                with recording_errors(record, stage):
+                with recording_errors(record, name):
                     start = time.perf_counter()
                     details = process(record, ctx) or {}
-                    record.add_trace(stage, time.perf_counter() - start, **details)
+                    record.add_trace(name, time.perf_counter() - start, **details)
             yield record
 
-    run.__name__ = stage
+    run.__name__ = name
     run.__doc__ = process.__doc__
     return run
 

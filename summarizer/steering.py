@@ -13,7 +13,8 @@
   n-gram the summary already holds is excluded. Unlike transformers' processor of the same
   name, the prompt does not count: a summary may copy the article's phrases, only not its own.
 
-One implementation serves both decoders: :mod:`summarizer.decode` calls it on the rows still
+One implementation serves both decoders, built for each batch from its
+:class:`summarizer.plan.DecodingPlan`: :mod:`summarizer.decode` calls it on the rows still
 in its batch (and on the candidate head's columns), the ``transformers`` decoder through
 :func:`as_logits_processor`.
 """

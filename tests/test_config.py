@@ -36,7 +36,7 @@ def test_override_changes_fingerprint():
     "override, expected",
     [
         ("extract.budget=3", "valid settings of [extract]: strategy, budget_tokens, max_sentences"),
-        ("extrct.budget_tokens=3", "valid sections: chunk, extract, prompt, generate, filter"),
+        ("extrct.budget_tokens=3", "valid sections: chunk, extract, filter, generate, map_reduce, prompt, rewrite"),
         ("extract.budget_tokens=many", "must be of type int"),
         ("budget_tokens", "section.key=value"),
     ],
@@ -73,3 +73,18 @@ def test_pipeline_file_by_path(tmp_path):
     path.write_text('stages = ["chunk", "extract", "filter"]\n[chunk]\ntokenizer = "words"\n[extract]\nmax_sentences = 2\nbudget_tokens = 0\n')
     config = load_pipeline(str(path))
     assert config.name == "two" and config.extract.max_sentences == 2
+
+
+def test_the_fingerprint_covers_what_changes_output_only(tmp_path):
+    base = load_pipeline("extractive")
+    # the name, the description and the CPU threads change nothing a run writes: a resumed run
+    # must not recompute what it finished because of them
+    renamed = tmp_path / "mine.toml"
+    renamed.write_text((builtin_pipelines()["extractive"]).read_text(encoding="utf-8").replace(
+        'description = "', 'description = "Edited. '), encoding="utf-8")
+    assert load_pipeline(str(renamed)).fingerprint() == base.fingerprint()
+    assert load_pipeline("extractive", ["generate.threads=3"]).fingerprint() == base.fingerprint()
+    # every setting that can change a summary does count
+    assert load_pipeline("extractive", ["extract.budget_tokens=60"]).fingerprint() != base.fingerprint()
+    assert load_pipeline("extractive", ["generate.batch_size=4"]).fingerprint() != base.fingerprint()
+    assert load_pipeline("extractive", ['filter.steps=["dedupe"]']).fingerprint() != base.fingerprint()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from summarizer.config import SECTIONS, PipelineConfig, builtin_pipelines, load_pipeline, validate
+from summarizer.config import PipelineConfig, builtin_pipelines, load_pipeline, sections, validate
 from summarizer.errors import ConfigError
 
 
@@ -125,7 +125,7 @@ def test_defaults_are_valid():
 
 def _extremes():
     """(key, value) for every declared bound: each is a valid setting."""
-    for section, cls in SECTIONS.items():
+    for section, cls in sections().items():
         for spec in dataclasses.fields(cls):
             for bound in ("min", "max"):
                 if bound in spec.metadata:
@@ -224,7 +224,7 @@ def test_a_folder_named_like_a_builtin_does_not_hide_it(tmp_path, monkeypatch):
 def test_every_suggested_fix_is_an_override_that_loads():
     from summarizer.config import _as_override
 
-    for section, cls in SECTIONS.items():
+    for section, cls in sections().items():
         defaults = cls()
         for spec in dataclasses.fields(cls):
             value = getattr(defaults, spec.name)

@@ -321,7 +321,7 @@ def test_eval_suite_full_disk_while_writing_the_index_is_a_message(tmp_path, mon
 
 
 def test_eval_suite_write_errors_of_a_run_are_messages(tmp_path, monkeypatch):
-    import summarizer.pipeline
+    import summarizer.runner
 
     suite = load_suite(suite_file(tmp_path, 'resamples = 20\npipelines = ["lead3"]\n[datasets.d]\npath = "d.jsonl"\n'))
     errors = iter([OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),  # a write to an open file names none
@@ -330,7 +330,7 @@ def test_eval_suite_write_errors_of_a_run_are_messages(tmp_path, monkeypatch):
     def run_to_folder(*args, **kwargs):
         raise next(errors)
 
-    monkeypatch.setattr(summarizer.pipeline, "run_to_folder", run_to_folder)
+    monkeypatch.setattr(summarizer.runner, "run_to_folder", run_to_folder)
     with pytest.raises(OutputError, match=r"runs/lead3': the disk is full"):
         run_suite(suite, tmp_path / "out", progress=False)
     with pytest.raises(PermissionError):  # reading an input is not the output folder's fault

@@ -10,10 +10,12 @@ from click.testing import CliRunner
 from summarizer import adapters, models
 from summarizer.cli import main
 from summarizer.errors import ConfigError, InputError, ModelError, OutputError
-from summarizer.finetune import (IGNORE, FinetuneConfig, build_prompts, check_overlap, collate, encode, finetune,
-                                 mean_loss, read_pairs, summary_loss)
+from summarizer.finetune import FinetuneConfig, finetune
+from summarizer.finetune_loss import IGNORE, collate, mean_loss, summary_loss
+from summarizer.finetune_pairs import build_prompts, check_overlap, encode, prompt_stages, read_pairs
 from summarizer.generate import encode_prompt
 from summarizer.pipeline import Pipeline
+from summarizer.stages import STAGES
 
 from .conftest import ARTICLES, read_jsonl
 
@@ -277,8 +279,14 @@ def test_no_usable_pairs_and_bad_settings_are_clear_errors(tiny_trainable_model,
     with pytest.raises(InputError, match="no usable training pairs .*1 left out: line 1 \\(id a\\): no reference"):
         finetune(empty, tmp_path / "x", model=tiny_trainable_model, config=fast())
     pairs = write_pairs(tmp_path / "t.jsonl", n=2)
-    with pytest.raises(ConfigError, match="pipeline 'lead3' has no generate stage"):
+    with pytest.raises(ConfigError, match=r"pipeline 'lead3' has no model stage \(stages: chunk, extract, filter\)"):
         finetune(pairs, tmp_path / "x", pipeline="lead3", config=fast())
+    # rewrite is default's model stage and makes its own prompts, one per sentence
+    with pytest.raises(ConfigError, match=r"pipeline 'default' \(stages: chunk, extract, rewrite, filter\) cannot be "
+                                          r"fine-tuned: its stages before the model stage 'rewrite' \(chunk, extract\) "
+                                          r"make no prompt.*--pipeline abstractive"):
+        finetune(pairs, tmp_path / "x", pipeline="default", model=tiny_trainable_model, config=fast())
+    assert not (tmp_path / "x").exists()
     with pytest.raises(ConfigError, match="starts from a base model, not from an adapter"):
         finetune(pairs, tmp_path / "x", model=tiny_trainable_model, overrides=['generate.adapter="somewhere"'], config=fast())
     (tmp_path / "busy").mkdir()
@@ -287,6 +295,25 @@ def test_no_usable_pairs_and_bad_settings_are_clear_errors(tiny_trainable_model,
         finetune(pairs, tmp_path / "busy", model=tiny_trainable_model, config=fast())
     with pytest.raises(ConfigError, match="batch_size must be at least 1"):
         finetune(pairs, tmp_path / "x", model=tiny_trainable_model, config=fast(batch_size=0))
+
+
+def own_model_stage(records, ctx):
+    yield from records  # never run by fine-tuning, which stops before the model stage
+
+
+own_model_stage.uses_model = True
+STAGES.register("test_finetune_own_model_stage")(own_model_stage)
+
+
+def test_a_model_stage_of_the_users_own_is_trained_for(tiny_trainable_model, tmp_path):
+    """The model stage is the one that says it uses the model, whatever its name."""
+    pipeline = tmp_path / "own.toml"
+    pipeline.write_text('stages = ["chunk", "extract", "prompt", "test_finetune_own_model_stage", "filter"]\n')
+    assert prompt_stages(Pipeline.load(str(pipeline), model=tiny_trainable_model).config) == ["chunk", "extract", "prompt"]
+    result = finetune(write_pairs(tmp_path / "t.jsonl", n=2), tmp_path / "adapter", pipeline=str(pipeline),
+                      model=tiny_trainable_model, config=fast(max_steps=1))
+    assert result.trained and result.metadata["pipeline"] == "own" and result.metadata["data"]["pairs_used"] == 2
+    assert result.metadata["pipeline_settings"]["stages"][3] == "test_finetune_own_model_stage"
 
 
 def test_padded_batches_and_accumulation_weigh_every_target_token_the_same(tiny_trainable_model, tmp_path):

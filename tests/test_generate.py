@@ -87,7 +87,7 @@ def test_a_stop_inside_a_longer_token_ends_the_row_in_both_decoders(tiny_model):
 
 
 def test_finished_sentences_counts_ends_lines_and_not_abbreviations():
-    from summarizer.generate import finished_sentences
+    from summarizer.segment import finished_sentences
 
     assert finished_sentences("") == 0
     assert finished_sentences("The U.S. said so. Then") == 1
@@ -100,7 +100,7 @@ def test_finished_sentences_counts_ends_lines_and_not_abbreviations():
 
 
 def test_max_sentences_ends_rows_after_that_many_sentences_in_both_decoders(tiny_model):
-    from summarizer.generate import finished_sentences
+    from summarizer.segment import finished_sentences
 
     # copy bias and no repeats keep the random model from looping on one sentence-free phrase
     steer = ["generate.max_new_tokens=40", "generate.stop=[]", "generate.copy_bias=5", "generate.no_repeat_ngram=2"]
@@ -113,16 +113,3 @@ def test_max_sentences_ends_rows_after_that_many_sentences_in_both_decoders(tiny
     for cut, whole in zip(fast, free):
         assert whole.startswith(cut)
         assert finished_sentences(cut) == 1 or (cut == whole and finished_sentences(whole) == 0)
-
-
-def test_text_stop_fires_at_the_token_that_finishes_the_sentence(tiny_model):
-    from summarizer.generate import _text_stop, finished_sentences
-    from summarizer.models import load_tokenizer
-
-    tokenizer = load_tokenizer(tiny_model)
-    tokens = tokenizer("The council approved it. Rain flooded the harbour. More", add_special_tokens=False)["input_ids"]
-    stopped = _text_stop(tokenizer, [], 2)
-    first = next(k for k in range(1, len(tokens) + 1) if stopped(tokens[:k]))
-    assert finished_sentences(tokenizer.decode(tokens[:first])) == 2
-    assert finished_sentences(tokenizer.decode(tokens[:first - 1])) == 1
-    assert _text_stop(tokenizer, [], 0) is None

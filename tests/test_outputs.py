@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from filelock import FileLock, Timeout
 
-from summarizer import outputs, store
+from summarizer import outputs, runner, store
 from summarizer.cli import main
 from summarizer.errors import OutputError
 from summarizer.outputs import MANIFEST, check_not_input, safe_filename
@@ -250,7 +250,7 @@ def test_the_lock_is_held_until_the_txt_files_and_shards_are_written(article_fol
             held.append(True)
         return real(outdir, *args)
 
-    monkeypatch.setattr(outputs, "write_extras", probe)
+    monkeypatch.setattr(runner, "write_extras", probe)
     assert run_cli("run", article_folder, "-o", out, "-p", "lead3", "--txt", "--parquet", "2").exit_code == 0
     assert held == [True]
 

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from summarizer.config import load_pipeline
-from summarizer.ingest import decode_text, ingest, normalize
-from summarizer.postfilter import FILTERS, filter_record
+from summarizer.filetext import bytes_to_text
+from summarizer.ingest import ingest, normalize
+from summarizer.filter import filter_record, resolve_step
 from summarizer.records import Record
 from summarizer.segment import segment
 from summarizer.stages import Context
@@ -34,7 +35,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @example("caf\u00e9 cr\u00e8me".encode() + b"\xff")
 def test_decode_never_crashes_and_gives_writable_text(data):
     try:
-        text, encoding, note = decode_text(data)
+        text, encoding, note = bytes_to_text(data)
     except ValueError as exc:  # binary: refused with a message, the only allowed failure
         assert str(exc)
         return
@@ -105,8 +106,9 @@ def _record(source: str, generation: str | None) -> Record:
 @example(source="One. Two.", generation="\u2028\u3000")
 def test_filters_never_crash_and_never_leave_an_empty_summary(ctx, source, generation):
     record = _record(source, generation)
-    for name in ctx.config.filter.steps:
-        text, note = FILTERS.get(name)(generation or "", record, ctx)
+    for step in ctx.config.filter.steps:
+        _, function, options = resolve_step(step)
+        text, note = function(generation or "", record, ctx, options)
         assert isinstance(text, str) and (note is None or isinstance(note, str))
     filter_record(record, ctx)
     assert record.summary and record.summary == record.summary.strip()

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from summarizer.cli import main
 from summarizer.errors import ConfigError
-from summarizer.pipeline import Pipeline, run_to_folder
+from summarizer.pipeline import Pipeline
+from summarizer.runner import run_to_folder
 from summarizer.rayengine import split_stages
 from summarizer.stages import STAGES
 

@@ -13,6 +13,13 @@ ARTICLE = (
 )
 
 
+def stand_in(function):
+    """``function`` in place of the real generate stage, with the real stage's settings."""
+    real = STAGES.get("generate")
+    function.settings, function.reads, function.uses_model = real.settings, real.reads, real.uses_model
+    return function
+
+
 def scripted(rewrites: dict[str, str], fail: str | None = None):
     """A stand-in for the generate stage: the 'model' answers each sentence's prompt from a
     script (what a real model might write, including its mistakes)."""
@@ -25,7 +32,7 @@ def scripted(rewrites: dict[str, str], fail: str | None = None):
                 record.generation = next((out for key, out in rewrites.items() if key in record.text), record.text)
             yield record
 
-    return generate
+    return stand_in(generate)
 
 
 def run(monkeypatch, rewrites, fail=None, *overrides):
@@ -127,7 +134,7 @@ def test_a_chat_model_gets_its_chat_template_per_sentence(tiny_chat_model, monke
             record.generation = "Short."
             yield record
 
-    monkeypatch.setitem(STAGES._items, "generate", generate)
+    monkeypatch.setitem(STAGES._items, "generate", stand_in(generate))
     pipe = Pipeline.load("default", model=tiny_chat_model)
     next(pipe.run([Record(id="a", text=ARTICLE)]))
     assert seen and all(p.startswith("<bos><|user|>\nRewrite this sentence") for p in seen)

@@ -4,6 +4,7 @@ from summarizer.decode import greedy
 from summarizer.fasthead import candidate_ids, restricted_head
 from summarizer.models import load_model, load_tokenizer
 from summarizer.pipeline import Pipeline
+from summarizer.plan import RowStop
 from summarizer.records import Record
 from summarizer.steering import Steering, banned_tokens
 
@@ -99,7 +100,7 @@ def test_a_looping_row_ends_at_its_first_repeat_in_both_decoders(tiny_model):
     with torch.inference_mode():
         plain = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=30, stop_ids=[2])
         cut = greedy(model, encoded["input_ids"], encoded["attention_mask"], max_new_tokens=30, stop_ids=[2],
-                     loop_ngram=3)
+                     stopped=RowStop(loop_ngram=3))
     grams = ngrams(cut.tokens[0], 3)
     assert cut.loops == 1 and grams[-1] in grams[:-1] and len(set(grams[:-1])) == len(grams) - 1
     assert cut.tokens[0] == plain.tokens[0][:len(cut.tokens[0])] and len(cut.tokens[0]) < 30

@@ -13,6 +13,7 @@ from __future__ import annotations
 import click
 
 from ..cliutils import library_errors
+from .markdown import markdown_table, rouge_table
 
 
 def _echo_problems(lines: list[str]) -> None:
@@ -49,7 +50,7 @@ def eval_command(files, outdir, references, names, title, resamples, seed, no_ht
     Ids that are duplicated, missing from a system or without a reference are reported
     here and in the report; failed and empty summaries score 0 and are counted.
     """
-    from .markdown import markdown_table, rouge_table
+    # report imports rouge_score and nltk (through .tokens): only when the command runs, so --help stays fast
     from .report import EvalConfig, evaluate, write_report
 
     config = EvalConfig(resamples=resamples, seed=seed)
@@ -77,6 +78,7 @@ def eval_suite_command(suite_file, outdir, limit):
     """
     from pathlib import Path
 
+    # suite imports rouge_score and nltk (through .report): only when the command runs, so --help stays fast
     from .suite import load_suite, run_suite
 
     suite = load_suite(suite_file)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..records import json_lines
 
 REFERENCE_FIELDS = ("summary", "reference", "highlights")
 SOURCE_FIELDS = ("text", "article", "document")
@@ -76,8 +77,6 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError(f"{str(path)!r} does not exist or is not a file; give a JSONL file such as "
                          "OUTDIR/summaries.jsonl written by 'summarizer run'.")
-    from ..records import json_lines
-
     rows = []
     try:
         with path.open(encoding="utf-8") as handle:

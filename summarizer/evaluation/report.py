@@ -31,6 +31,8 @@ from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, confidence_interval, pai
 from .data import Problems, Reference, SystemOutput, align, read_references, read_system
 from .faithfulness import NGRAM_SIZES, measure
 from .files import Staged, make_folder, remove_temporary
+from .html import report_html
+from .markdown import report_markdown
 from .rouge import ROUGE_TYPES, Rouge, Score
 from .tokens import words
 
@@ -265,8 +267,6 @@ def write_report(report: Report, outdir: str | Path, html: bool = True) -> list[
     all are written, so the earlier report stays whole when anything fails."""
     import pandas as pd
 
-    from .markdown import report_markdown
-
     outdir = Path(outdir)
     written = [outdir / name for name in REPORT_FILES[:4 if html else 3]]
     _check_not_an_input(report, written)
@@ -281,8 +281,6 @@ def write_report(report: Report, outdir: str | Path, html: bool = True) -> list[
                                                                             lineterminator="\r\n"))
         files.text(written[2], report_markdown(report))
         if html:
-            from .html import report_html
-
             files.text(written[3], report_html(report))
     return written
 

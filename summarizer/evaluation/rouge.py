@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..segment import segment
+
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 
@@ -36,6 +38,7 @@ class Rouge:
     def __init__(self, use_stemmer: bool = True):
         from rouge_score.rouge_scorer import RougeScorer
 
+        # rouge_score and nltk (.tokens imports them at its top): only when ROUGE is scored
         from .tokens import tokenizer
 
         tok = tokenizer(use_stemmer)
@@ -54,6 +57,4 @@ class Rouge:
 
 def sentence_lines(text: str) -> str:
     """One sentence per line, the input rougeLsum expects."""
-    from ..segment import segment
-
     return "\n".join(text[start:end] for start, end in segment(text))

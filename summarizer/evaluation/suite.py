@@ -43,8 +43,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..pipeline import Pipeline
 from .files import Staged, check_name, make_folder, output_error, relative_href, remove_temporary
-from .report import EvalConfig
+from .html import index_html
+from .markdown import ROUGE_LABELS, markdown_table, markdown_text, rouge_cell
+from .report import EvalConfig, evaluate, write_report
+from .rouge import ROUGE_TYPES
 
 log = logging.getLogger("summarizer")
 
@@ -251,8 +255,8 @@ def _named_tables(value: Any, key: str, where: str):
 def run_suite(suite: Suite, outdir: str | Path, limit: int | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Run every pipeline on every dataset, report each dataset, write the index; returns
     the combined JSON. ``limit`` overrides every dataset's own."""
-    from ..pipeline import Pipeline, run_to_folder
-    from .report import evaluate, write_report
+    # looked up at call time: tests replace summarizer.runner.run_to_folder to make a run fail
+    from ..runner import run_to_folder
 
     outdir = Path(outdir)
     # Again here: a Suite can be built in code, without load_suite.
@@ -327,9 +331,6 @@ def _pipeline_entry(spec: PipelineSpec, pipe, suite: Suite) -> dict[str, Any]:
 
 
 def _index_entry(dataset: str, report: dict[str, Any], runs: dict[str, Any]) -> dict[str, Any]:
-    from .markdown import ROUGE_LABELS, rouge_cell
-    from .rouge import ROUGE_TYPES
-
     headers = ["system", "n", *(ROUGE_LABELS[t] for t in ROUGE_TYPES), "run s/doc", "empty", "fallbacks"]
     rows = []
     for s in report["systems"]:
@@ -341,9 +342,6 @@ def _index_entry(dataset: str, report: dict[str, Any], runs: dict[str, Any]) -> 
 
 
 def write_index(suite: Suite, outdir: Path, entries: list[dict[str, Any]], combined: dict[str, Any]) -> None:
-    from .html import index_html
-    from .markdown import markdown_table, markdown_text
-
     make_folder(outdir)
     remove_temporary(outdir, INDEX_FILES)
     lines = [f"# Suite {markdown_text(suite.name)}", ""]

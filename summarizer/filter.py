@@ -2,25 +2,119 @@
 
 The candidate is the model's generation, or the extract when the pipeline has no
 generate stage (``extractive``, ``lead3``). The filters named in ``filter.steps`` run in
-order; each is ``filter(text, record, ctx) -> (text, note)`` and registers in
-:data:`FILTERS`. Every filter that changes the text leaves its note in the record's trace.
-If nothing is left, the summary falls back to the first ``filter.fallback_sentences``
-extracted sentences and the record is marked ``fallback: true``.
+order (:func:`apply_filters`, also what ``rewrite`` runs on each rewritten sentence); each
+is ``filter(text, record, ctx, options) -> (text, note)`` and registers in :data:`FILTERS`
+with :func:`filter_step`. A filter with parameters declares them as a dataclass, and they
+stand where the filter is listed: ``steps = ["dedupe", {name = "low_support", min_support
+= 0.6}]`` (a name alone takes the defaults). Every filter that changes the text leaves its
+note in the record's trace. If nothing is left, the summary falls back to the first
+``filter.fallback_sentences`` extracted sentences and the record is marked ``fallback: true``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
+from .config import problems, set_field, setting
+from .errors import ConfigError
+from .facts import source_index, source_stems_of, support, unsupported
+from .pii import redact
+from .prompt import echo_pieces
 from .records import Record
 from .registry import Registry
 from .segment import ENDS_SENTENCE, segment
-from .stages import STAGES, Context, per_record
+from .stages import Context, per_record, stage
 
-Filter = Callable[[str, Record, Context], "tuple[str, str | None]"]
+Filter = Callable[[str, Record, Context, Any], "tuple[str, str | None]"]
 
 FILTERS: Registry[Filter] = Registry("filter")
+
+
+def filter_step(name: str, options: type | None = None):
+    """Register a filter under ``name``; ``options``: the dataclass of its parameters, given
+    where the filter is listed in ``filter.steps``."""
+
+    def register(function: Filter) -> Filter:
+        function.options = options
+        return FILTERS.register(name)(function)
+
+    return register
+
+
+def _step_problem(step: Any) -> str | None:
+    """What is wrong with one entry of ``filter.steps`` (a name, or a table with ``name`` and
+    the filter's parameters), or None."""
+    try:
+        resolve_step(step)
+    except ConfigError as exc:
+        return str(exc).rstrip(".")
+    return None
+
+
+def resolve_step(step: Any) -> tuple[str, Filter, Any]:
+    """One entry of ``filter.steps``: its name, the filter, and its options (None when it has none)."""
+    if isinstance(step, str):
+        name, values = step, {}
+    elif isinstance(step, dict) and isinstance(step.get("name"), str):
+        name, values = step["name"], {k: v for k, v in step.items() if k != "name"}
+    else:
+        raise ConfigError('is not a filter: give its name, or a table {name = "...", <parameter> = ...}')
+    if name not in FILTERS:
+        raise ConfigError(f"is not a filter; valid filters: {', '.join(FILTERS.names())}")
+    function = FILTERS.get(name)
+    cls = getattr(function, "options", None)
+    if cls is None:
+        if values:
+            raise ConfigError(f"gives parameters ({', '.join(values)}) to the filter {name}, which has none")
+        return name, function, None
+    options = cls()
+    for key, value in values.items():
+        set_field(options, name, key, value, "filter.steps")
+    found = problems(options, name, fixes=False)
+    if found:
+        raise ConfigError(f"gives the filter {name} a bad parameter: {found[0].rstrip('.')}")
+    return name, function, options
+
+
+@dataclass
+class FilterSettings:
+    # Names, or tables with a name and the filter's parameters, run in order.
+    steps: list[str | dict] = setting(["strip_echo", "cut_unfinished", "dedupe"], item={"check": _step_problem})
+    # When no filtered text is left, the summary is this many extracted sentences (the filter
+    # never returns nothing, so it would read 0 as 1).
+    fallback_sentences: int = setting(3, min=1)
+
+
+@dataclass
+class LowSupportOptions:
+    # A sentence needs at least this share of its content words in the source.
+    min_support: float = setting(0.5, min=0, max=1, note="0 = keep every sentence")
+
+
+@dataclass
+class RedactOptions:
+    # Redact all personal data, not only what the source does not contain.
+    all: bool = False
+
+
+@dataclass
+class MaxLengthOptions:
+    # At most this many words, in whole sentences (0: no limit).
+    max_words: int = setting(0, min=0, note="0 = no limit")
+
+
+def apply_filters(text: str, record: Record, ctx: Context) -> tuple[str, list[dict]]:
+    """``text`` through ``filter.steps`` in order, checked against ``record``'s source; the
+    text left and a decision ``{"filter", "note"}`` for each filter that changed it."""
+    decisions = []
+    for step in ctx.config.filter.steps:
+        name, function, options = resolve_step(step)
+        text, note = function(text, record, ctx, options)
+        if note:
+            decisions.append({"filter": name, "note": note})
+    return text, decisions
 
 # Where a base model starts a new document or prompt section instead of ending its summary.
 _NEW_SECTION = re.compile(r"\n\s*\n|\b(?:Article|TL;DR|Summary|Text|Question|Answer)\s*:", re.IGNORECASE)
@@ -28,11 +122,11 @@ _LEADING_JUNK = re.compile(r"^(?:\s|[-*•>#:]|(?:TL;DR|Summary)\s*:)+", re.IGNO
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.)])\s+")
 
 
-@FILTERS.register("strip_echo")
-def strip_echo(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+@filter_step("strip_echo")
+def strip_echo(text: str, record: Record, ctx: Context, options: None) -> tuple[str, str | None]:
     """Drop template words the model repeated and anything after it starts a new section."""
     cleaned = _LEADING_JUNK.sub("", text)
-    for echo in _template_pieces(ctx):
+    for echo in echo_pieces(ctx.config):
         cleaned = cleaned.replace(echo, " ")
     match = _NEW_SECTION.search(cleaned)
     if match and match.start() > 0:
@@ -58,8 +152,8 @@ def _lines_as_sentences(text: str) -> str:
     return " ".join(out)
 
 
-@FILTERS.register("cut_unfinished")
-def cut_unfinished(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+@filter_step("cut_unfinished")
+def cut_unfinished(text: str, record: Record, ctx: Context, options: None) -> tuple[str, str | None]:
     """Drop a last sentence that stops mid-way (generation hit its token limit)."""
     sentences = _sentences(text)
     if sentences and not ENDS_SENTENCE.search(sentences[-1]):
@@ -67,8 +161,8 @@ def cut_unfinished(text: str, record: Record, ctx: Context) -> tuple[str, str | 
     return text, None
 
 
-@FILTERS.register("dedupe")
-def dedupe(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+@filter_step("dedupe")
+def dedupe(text: str, record: Record, ctx: Context, options: None) -> tuple[str, str | None]:
     """Keep the first of sentences that say (nearly) the same words: the base model loops,
     often changing only a word or two ("It is ..." / "The river is ...")."""
     kept: list[str] = []
@@ -84,12 +178,10 @@ def dedupe(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
     return (" ".join(kept), f"{removed} repeated sentence(s) removed") if removed else (text, None)
 
 
-@FILTERS.register("unsupported_facts")
-def unsupported_facts(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+@filter_step("unsupported_facts")
+def unsupported_facts(text: str, record: Record, ctx: Context, options: None) -> tuple[str, str | None]:
     """Drop sentences with a number or a name-like word that the source does not contain
     (the "misleading output" risk: a small model invents places, dates and figures)."""
-    from .facts import source_index, unsupported
-
     words, nums = source_index(record.text)
 
     def reason(sentence: str) -> str | None:
@@ -99,15 +191,13 @@ def unsupported_facts(text: str, record: Record, ctx: Context) -> tuple[str, str
     return _drop_sentences(text, reason, "with facts not in the source")
 
 
-@FILTERS.register("low_support")
-def low_support(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+@filter_step("low_support", options=LowSupportOptions)
+def low_support(text: str, record: Record, ctx: Context, options: LowSupportOptions) -> tuple[str, str | None]:
     """Drop sentences most of whose content words (stemmed, stop words aside) the source does
     not contain: a base model's generic filler ("It is a popular destination for tourists")
     or invented claims that carry no number or name for ``unsupported_facts`` to catch."""
-    from .facts import source_stems_of, support
-
     stems = source_stems_of(record.text)
-    threshold = ctx.config.filter.min_support
+    threshold = options.min_support
 
     def reason(sentence: str) -> str | None:
         score = support(sentence, stems)
@@ -130,22 +220,20 @@ def _drop_sentences(text: str, reason, what: str) -> tuple[str, str | None]:
     return " ".join(kept), f"{len(dropped)} sentence(s) {what} dropped: {'; '.join(dropped)}"
 
 
-@FILTERS.register("redact_pii")
-def redact_pii(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
+@filter_step("redact_pii", options=RedactOptions)
+def redact_pii(text: str, record: Record, ctx: Context, options: RedactOptions) -> tuple[str, str | None]:
     """Replace e-mail addresses, phone, card and ID numbers and street addresses that the
-    source does not contain (all of them with ``filter.redact_all_pii``) by ``[kind]``
+    source does not contain (all of them with ``{name = "redact_pii", all = true}``) by ``[kind]``
     (the "information leakage" risk: a model can reproduce personal data it was trained on)."""
-    from .pii import redact
-
-    cleaned, kinds = redact(text, record.text, ctx.config.filter.redact_all_pii)
+    cleaned, kinds = redact(text, record.text, options.all)
     return cleaned, f"redacted: {', '.join(kinds)}" if kinds else None
 
 
-@FILTERS.register("max_length")
-def max_length(text: str, record: Record, ctx: Context) -> tuple[str, str | None]:
-    """Keep whole sentences up to ``filter.max_words`` words (0: no limit); the first
+@filter_step("max_length", options=MaxLengthOptions)
+def max_length(text: str, record: Record, ctx: Context, options: MaxLengthOptions) -> tuple[str, str | None]:
+    """Keep whole sentences up to ``max_words`` words (0: no limit); the first
     sentence is kept even when it alone is longer."""
-    limit = ctx.config.filter.max_words
+    limit = options.max_words
     sentences = _sentences(text)
     if not limit or len(text.split()) <= limit:
         return text, None
@@ -174,11 +262,7 @@ def filter_record(record: Record, ctx: Context) -> dict:
         text, source = record.extract_text(), "extract"
     else:
         raise ValueError("the record has neither a generation nor an extract: run the earlier stages first")
-    decisions = []
-    for name in cfg.steps:
-        text, note = FILTERS.get(name)(text, record, ctx)
-        if note:
-            decisions.append({"filter": name, "note": note})
+    text, decisions = apply_filters(text, record, ctx)
     record.fallback = not text.strip()
     if record.fallback:
         text = " ".join(record.extract_sentences()[: max(cfg.fallback_sentences, 1)])
@@ -193,9 +277,4 @@ def _sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in segment(text)]
 
 
-def _template_pieces(ctx: Context) -> list[str]:
-    pieces = [p.strip() for p in ctx.config.prompt.template.split("{text}")]
-    return [p for p in pieces + [ctx.config.prompt.instruction.strip()] if len(p) >= 4]
-
-
-filter_stage = STAGES.register("filter")(per_record("filter", filter_record))
+filter_stage = stage("filter", settings=FilterSettings)(per_record("filter", filter_record))

@@ -1,7 +1,7 @@
 import pytest
 
 from summarizer.config import load_pipeline
-from summarizer.postfilter import cut_unfinished, dedupe, filter_stage, strip_echo
+from summarizer.filter import cut_unfinished, dedupe, filter_stage, strip_echo
 from summarizer.records import Record
 from summarizer.segment import segment
 from summarizer.stages import Context
@@ -22,28 +22,28 @@ def record_with(generation):
 
 
 def test_strip_echo_cuts_a_new_article_and_template_words(ctx):
-    text, note = strip_echo(" TL;DR: The council approved a bridge.\n\nArticle: Something else entirely.", None, ctx)
+    text, note = strip_echo(" TL;DR: The council approved a bridge.\n\nArticle: Something else entirely.", None, ctx, None)
     assert text == "The council approved a bridge."
     assert note
-    assert strip_echo("Article: a whole new story.", None, ctx)[0] == ""
-    assert strip_echo("Clean summary.", None, ctx) == ("Clean summary.", None)
+    assert strip_echo("Article: a whole new story.", None, ctx, None)[0] == ""
+    assert strip_echo("Clean summary.", None, ctx, None) == ("Clean summary.", None)
 
 
 def test_cut_unfinished(ctx):
-    assert cut_unfinished("The bridge is approved. Work will start in", None, ctx)[0] == "The bridge is approved."
-    assert cut_unfinished('He said "yes." It ends.', None, ctx) == ('He said "yes." It ends.', None)
-    assert cut_unfinished("never finished", None, ctx)[0] == ""
+    assert cut_unfinished("The bridge is approved. Work will start in", None, ctx, None)[0] == "The bridge is approved."
+    assert cut_unfinished('He said "yes." It ends.', None, ctx, None) == ('He said "yes." It ends.', None)
+    assert cut_unfinished("never finished", None, ctx, None)[0] == ""
 
 
 def test_dedupe_removes_loops(ctx):
     text = "It is a microcosm. It is a microcosm. It is a microcosm! Something new."
-    assert dedupe(text, None, ctx)[0] == "It is a microcosm. Something new."
+    assert dedupe(text, None, ctx, None)[0] == "It is a microcosm. Something new."
     near = ("It is a major water source for the town, which lies in the county. "
             "The river is a major water source for the town, which lies in the county. A different point.")
-    assert dedupe(near, None, ctx)[0] == (
+    assert dedupe(near, None, ctx, None)[0] == (
         "It is a major water source for the town, which lies in the county. A different point.")
     distinct = "The council approved the bridge. The council rejected the tunnel plan."
-    assert dedupe(distinct, None, ctx) == (distinct, None)
+    assert dedupe(distinct, None, ctx, None) == (distinct, None)
 
 
 def run_filter(record, pipeline="default"):
@@ -80,41 +80,62 @@ def record_for(generation, text=ARTICLE):
 
 
 def test_unsupported_facts_drops_invented_numbers_and_places():
-    from summarizer.postfilter import unsupported_facts
+    from summarizer.filter import unsupported_facts
 
     ctx = Context(load_pipeline("default"))
     record = record_for(None)
     text = ("The council approved a bridge. It will cost 7.2 million crowns. "
             "The bridge is in Kent, England. Work starts in May.")
-    kept, note = unsupported_facts(text, record, ctx)
+    kept, note = unsupported_facts(text, record, ctx, None)
     assert kept == "The council approved a bridge. Work starts in May."
     assert "7.2" in note and "Kent" in note
     same = "It will cost 4.5 million crowns. The council approved it."
-    assert unsupported_facts(same, record, ctx) == (same, None)
+    assert unsupported_facts(same, record, ctx, None) == (same, None)
 
 
 def test_redact_pii_keeps_what_the_source_has_unless_asked():
-    from summarizer.postfilter import redact_pii
+    from summarizer.filter import RedactOptions, redact_pii
 
     source = "Contact the council at info@elmsford.gov or 0161 496 0000. The bridge opens in May."
     record = record_for(None, source)
     ctx = Context(load_pipeline("default"))
     text = "Write to info@elmsford.gov or mayor.private@gmail.com, or call +44 7700 900123."
-    cleaned, note = redact_pii(text, record, ctx)
+    cleaned, note = redact_pii(text, record, ctx, RedactOptions())
     assert cleaned == "Write to info@elmsford.gov or [email], or call [phone]."
     assert note == "redacted: email, phone"
-    ctx_all = Context(load_pipeline("default", ["filter.redact_all_pii=true"]))
-    assert redact_pii("Mail info@elmsford.gov now.", record, ctx_all)[0] == "Mail [email] now."
+    assert redact_pii("Mail info@elmsford.gov now.", record, ctx, RedactOptions(all=True))[0] == "Mail [email] now."
 
 
 def test_max_length_keeps_whole_sentences():
-    from summarizer.postfilter import max_length
+    from summarizer.filter import MaxLengthOptions, max_length
 
-    ctx = Context(load_pipeline("default", ["filter.max_words=8"]))
+    ctx = Context(load_pipeline("default"))
     text = "One two three four five. Six seven eight nine. Ten eleven."
-    assert max_length(text, None, ctx)[0] == "One two three four five."
-    ctx = Context(load_pipeline("default", ["filter.max_words=2"]))
-    assert max_length(text, None, ctx)[0] == "One two three four five."
+    assert max_length(text, None, ctx, MaxLengthOptions(max_words=8))[0] == "One two three four five."
+    assert max_length(text, None, ctx, MaxLengthOptions(max_words=2))[0] == "One two three four five."
+
+
+def test_a_filters_parameters_stand_where_it_is_listed():
+    ctx = Context(load_pipeline("extractive", ['filter.steps=["dedupe", {name = "max_length", max_words = 8}]']))
+    record = next(filter_stage([record_for("One two three four five. Six seven eight nine. Ten eleven.")], ctx))
+    assert record.summary == "One two three four five."
+    assert [d["filter"] for d in record.trace[-1]["decisions"]] == ["max_length"]
+
+
+@pytest.mark.parametrize("step, expected", [
+    ('{name = "max_length", max_words = -1}', "max_length.max_words = -1 is out of range: it must be >= 0"),
+    ('{name = "max_length", words = 3}', "unknown setting max_length.words; valid settings of [max_length]: max_words"),
+    ('{name = "dedupe", threshold = 3}', "gives parameters (threshold) to the filter dedupe, which has none"),
+    ('{name = "dedup"}', "is not a filter; valid filters: cut_unfinished, dedupe"),
+    ('{max_words = 3}', 'give its name, or a table {name = "...", <parameter> = ...}'),
+])
+def test_a_bad_filter_step_is_refused_at_load_naming_it(step, expected):
+    from summarizer.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_pipeline("extractive", [f'filter.steps=["dedupe", {step}]'])
+    assert "filter.steps" in str(caught.value) and "entry 2" in str(caught.value)
+    assert expected in str(caught.value)
 
 
 def test_adversarial_generations_end_in_a_clean_summary():
@@ -137,23 +158,22 @@ def test_adversarial_generations_end_in_a_clean_summary():
 
 
 def test_low_support_drops_generic_filler():
-    from summarizer.postfilter import low_support
+    from summarizer.filter import LowSupportOptions, low_support
 
     ctx = Context(load_pipeline("default"))
     record = record_for(None)
     text = "The council approved a bridge. It is a popular destination for tourists and locals alike."
-    kept, note = low_support(text, record, ctx)
+    kept, note = low_support(text, record, ctx, LowSupportOptions())
     assert kept == "The council approved a bridge."
     assert "mostly not in the source" in note
-    ctx_off = Context(load_pipeline("default", ["filter.min_support=0.0"]))
-    assert low_support(text, record, ctx_off) == (text, None)
+    assert low_support(text, record, ctx, LowSupportOptions(min_support=0.0)) == (text, None)
 
 
 def test_strip_echo_turns_list_and_headline_lines_into_sentences(ctx):
     text, note = strip_echo("Council approves bridge\n- Work starts in May\n2. It costs 4.5 million crowns.\nAnd the",
-                            None, ctx)
+                            None, ctx, None)
     assert text == "Council approves bridge. Work starts in May. It costs 4.5 million crowns. And the"
     assert note
     # the unfinished last line is left for cut_unfinished
-    assert cut_unfinished(text, None, ctx)[0] == "Council approves bridge. Work starts in May. It costs 4.5 million crowns."
-    assert strip_echo("The 12-year veteran spoke.\n", None, ctx)[0] == "The 12-year veteran spoke."
+    assert cut_unfinished(text, None, ctx, None)[0] == "Council approves bridge. Work starts in May. It costs 4.5 million crowns."
+    assert strip_echo("The 12-year veteran spoke.\n", None, ctx, None)[0] == "The 12-year veteran spoke."

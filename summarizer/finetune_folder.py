@@ -1,0 +1,192 @@
+"""The adapter folder of ``summarizer finetune``: written as it goes, resumable, one run at a time.
+
+    OUT/.finetune.lock              held while a run trains here (released when its process ends)
+    OUT/finetune-run.json           the run's identity, written when training starts
+    OUT/checkpoints/checkpoint-N    transformers' checkpoints: what an interrupted run resumes from
+    OUT/adapter_model.safetensors   the finished adapter (peft), with adapter_config.json
+    OUT/summarizer-adapter.json     its metadata, written last: its presence means training finished
+
+    >>> folder = AdapterFolder("build/adapter")                     # doctest: +SKIP
+    >>> with folder.locked():                                       # doctest: +SKIP
+    ...     if folder.finished(identity, force) is None:
+    ...         resume = folder.resume_point(identity, force)       # a checkpoint, or None
+    ...         ...                                                 # train, save the weights
+    ...         folder.complete(metadata)
+
+The identity (:func:`run_identity`) is what the trained weights depend on: base model,
+pipeline settings, training settings and a digest of the encoded data. A checkpoint or a
+finished adapter of another identity is never continued or reused; the error names what
+changed, and ``force`` clears the folder's earlier run instead.
+
+The lock and the write errors work as in :mod:`summarizer.store` (the folder of ``summarizer
+run``): a ``filelock`` lock file, and :func:`summarizer.store.write_error` for the wording.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .adapters import CHECKPOINTS, METADATA, PEFT_CONFIG, WEIGHT_FILES, weights_digest
+from .errors import OutputError
+from .store import write_error
+
+RUN_FILE = "finetune-run.json"  # the run's identity, written when training starts: resume checks it
+LOCK = ".finetune.lock"
+# What a run writes into the folder: anything else there is someone else's.
+OWN_FILES = (METADATA, PEFT_CONFIG, CHECKPOINTS, RUN_FILE, LOCK, "README.md", *WEIGHT_FILES)
+
+
+class AdapterFolder:
+    """The output folder of one fine-tuning run."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.checkpoints = self.path / CHECKPOINTS
+
+    def check(self) -> None:
+        """Refuse a file, or a folder holding files no fine-tuning run writes."""
+        if self.path.exists() and not self.path.is_dir():
+            raise OutputError(f"adapter folder {str(self.path)!r} is a file; give a folder (created if missing).")
+        if self.path.is_dir():
+            foreign = sorted(p.name for p in self.path.iterdir() if p.name not in OWN_FILES)
+            if foreign:
+                raise OutputError(
+                    f"folder {str(self.path)!r} is not empty and is not an adapter folder (it holds "
+                    f"{', '.join(foreign[:5])}); give a new or empty folder for the adapter."
+                )
+
+    @contextmanager
+    def locked(self) -> Iterator["AdapterFolder"]:
+        """Create the folder and hold its lock: one run at a time trains into it."""
+        from filelock import FileLock, Timeout
+
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.path / LOCK), timeout=0)
+            lock.acquire()
+        except Timeout:
+            raise OutputError(
+                f"adapter folder {str(self.path)!r} is in use by another 'summarizer finetune'; wait for it "
+                "to finish, or give another folder."
+            ) from None
+        except OSError as exc:
+            raise write_error(exc, self.path, "give a folder you can write to with -o") from exc
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    def finished(self, identity: dict[str, Any], force: bool) -> dict[str, Any] | None:
+        """The metadata of this run's finished adapter, if the folder holds it intact; None
+        when there is none (or ``force``). A finished adapter of another run is refused."""
+        if not (self.path / METADATA).is_file() or force:
+            return None
+        try:
+            metadata = json.loads((self.path / METADATA).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if metadata.get("run") == identity and weights_digest(self.path) == metadata.get("weights_sha256"):
+            return metadata
+        raise OutputError(
+            f"{self.path} already holds a finished adapter trained with other settings or data "
+            f"({_differences(metadata.get('run') or {}, identity) or 'its weights changed'}); give another folder, "
+            "or add --force to replace it."
+        )
+
+    def resume_point(self, identity: dict[str, Any], force: bool) -> str | None:
+        """The checkpoint to resume from (None: start afresh), after checking that it belongs
+        to the same run; ``force`` clears the folder's earlier run instead."""
+        from transformers.trainer_utils import get_last_checkpoint
+
+        if force:
+            self.clear()
+            return None
+        last = get_last_checkpoint(str(self.checkpoints)) if self.checkpoints.is_dir() else None
+        if last is None:
+            return None
+        try:
+            earlier = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))["identity"]
+        except (OSError, ValueError, KeyError):
+            earlier = None
+        if earlier != identity:
+            changed = _differences(earlier or {}, identity)
+            raise OutputError(
+                f"{self.path} holds checkpoints of a fine-tuning run with other settings or data "
+                f"({changed or 'its settings file is missing'}); run the same command as before to continue it, give "
+                "another folder, or add --force to start over here."
+            )
+        return last
+
+    def start(self, identity: dict[str, Any], **state: Any) -> None:
+        """Write the run file of a run that starts afresh: its identity, and ``state`` (what a
+        resumed run cannot measure again, such as the loss before training)."""
+        _write_json(self.path / RUN_FILE, {"identity": identity, **state},
+                    "nothing was trained yet; run the same command again")
+
+    def run_state(self) -> dict[str, Any]:
+        """What :meth:`start` wrote, for this session or the one it resumes."""
+        return json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
+
+    def complete(self, metadata: dict[str, Any]) -> None:
+        """Write the metadata (last: the folder is now a finished adapter), then drop the
+        checkpoints and the run file."""
+        _write_json(self.path / METADATA, metadata, "the checkpoints are kept; run the same command again to finish")
+        shutil.rmtree(self.checkpoints, ignore_errors=True)
+        (self.path / RUN_FILE).unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Remove what an earlier run left in the folder (only the files it writes)."""
+        shutil.rmtree(self.checkpoints, ignore_errors=True)
+        for name in (METADATA, PEFT_CONFIG, RUN_FILE, "README.md", *WEIGHT_FILES):
+            (self.path / name).unlink(missing_ok=True)
+
+
+def run_identity(pipeline_config, config, examples: list[dict]) -> dict[str, Any]:
+    """What the trained weights depend on: a resumed run must match it. ``config`` is the
+    :class:`~summarizer.finetune.FinetuneConfig`."""
+    settings = dataclasses.asdict(config)
+    # Not in it: what changes neither the data nor the arithmetic (limit shows in the data digest).
+    for name in ("save_steps", "eval_docs", "limit", "gradient_checkpointing"):
+        settings.pop(name)
+    data = hashlib.sha256(json.dumps([(e["input_ids"], e["labels"]) for e in examples]).encode()).hexdigest()
+    return {"base_model": portable_spec(pipeline_config.generate.model),
+            "pipeline_fingerprint": pipeline_config.fingerprint(), "settings": settings,
+            "data_sha256": data, "pairs": len(examples)}
+
+
+def portable_spec(spec: str) -> str:
+    """A model spec that still means the same model from another folder."""
+    if spec == "default":
+        return spec
+    path = Path(spec).expanduser()
+    return str(path.resolve()) if path.exists() else spec
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any]) -> str:
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    a, b = flat(before), flat(now)
+    return ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+
+def _write_json(path: Path, data: dict[str, Any], then: str) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed over it); ``then``: what
+    the user can do when it fails."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(exc, path, then) from exc
