@@ -7,7 +7,8 @@
 the first N documents of each dev set in ../shared/data (all of them with ``--per-set 0``),
 plus one long document (news articles joined) through the ``long`` pipeline so its map step
 runs. ``compare`` compares what a stage computes: summaries, raw generations, prompts,
-extracts, fallbacks, errors, warnings, and the trace details except timings. Run it from the
+extracts, fallbacks, errors, warnings, ``meta`` (the default's rewrites, the long pipeline's
+partial summaries) and the trace details except timings. Run it from the
 checkout whose code is under test (``PYTHONPATH`` picks another one).
 """
 
@@ -23,7 +24,6 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SETS = ("cnndm", "xsum", "bbc", "dialogsum", "scitldr", "lcsts")
 PIPELINES = ("lead3", "extractive", "default", "abstractive")
 COMPARED = ("summary", "generation", "prompt", "extract", "sentences", "chunks", "fallback", "error", "warnings")
-TIMINGS = ("seconds",)
 
 
 def _inputs(out: Path, per_set: int) -> dict[str, Path]:
@@ -56,7 +56,10 @@ def run(out: Path, per_set: int, pipelines=PIPELINES, sets=SETS) -> None:
 
 def _comparable(record: dict) -> dict:
     kept = {key: record.get(key) for key in COMPARED}
-    kept["trace"] = [{k: v for k, v in step.items() if k not in TIMINGS} for step in record.get("trace", [])]
+    # meta holds the default's rewrites and the long pipeline's partial summaries; its source
+    # is the input's path, which differs between two output folders
+    kept["meta"] = {k: v for k, v in record.get("meta", {}).items() if k != "source"}
+    kept["trace"] = [{k: v for k, v in step.items() if not k.endswith("seconds")} for step in record.get("trace", [])]
     return kept
 
 

@@ -18,8 +18,8 @@ pipeline settings, training settings and a digest of the encoded data. A checkpo
 finished adapter of another identity is never continued or reused; the error names what
 changed, and ``force`` clears the folder's earlier run instead.
 
-The lock and the write errors work as in :mod:`summarizer.store` (the folder of ``summarizer
-run``): a ``filelock`` lock file, and :func:`summarizer.store.write_error` for the wording.
+The lock is :func:`summarizer.store.lock_folder`, the one the folder of ``summarizer run``
+takes too, and failed writes are worded by :func:`summarizer.store.write_error`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any, Iterator
 
 from .adapters import CHECKPOINTS, METADATA, PEFT_CONFIG, WEIGHT_FILES, weights_digest
 from .errors import OutputError
-from .store import write_error
+from .store import lock_folder, write_error
 
 RUN_FILE = "finetune-run.json"  # the run's identity, written when training starts: resume checks it
 LOCK = ".finetune.lock"
@@ -65,19 +65,10 @@ class AdapterFolder:
     @contextmanager
     def locked(self) -> Iterator["AdapterFolder"]:
         """Create the folder and hold its lock: one run at a time trains into it."""
-        from filelock import FileLock, Timeout
-
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(self.path / LOCK), timeout=0)
-            lock.acquire()
-        except Timeout:
-            raise OutputError(
-                f"adapter folder {str(self.path)!r} is in use by another 'summarizer finetune'; wait for it "
-                "to finish, or give another folder."
-            ) from None
-        except OSError as exc:
-            raise write_error(exc, self.path, "give a folder you can write to with -o") from exc
+        lock = lock_folder(self.path, LOCK,
+                           busy=f"adapter folder {str(self.path)!r} is in use by another 'summarizer finetune'; "
+                                "wait for it to finish, or give another folder.",
+                           then="give a folder you can write to with -o")
         try:
             yield self
         finally:

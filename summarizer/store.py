@@ -85,23 +85,12 @@ class RunFolder:
         self._syncer: threading.Thread | None = None
 
     def __enter__(self) -> "RunFolder":
-        from filelock import FileLock, Timeout
-
-        try:
-            self.outdir.mkdir(parents=True, exist_ok=True)
-            self._lock = FileLock(str(self.outdir / LOCK), timeout=0)
-            self._lock.acquire()
-        except Timeout:
-            raise OutputError(
-                f"output folder {str(self.outdir)!r} is in use by another 'summarizer run' (it holds "
-                f"{self.outdir / LOCK}). Wait for that run to end, or give another --output folder; "
-                "if no other run is going, the lock is free again as soon as its process has exited."
-            ) from None
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write to the output folder {str(self.outdir)!r} ({exc.strerror or exc}); "
-                "give a folder you can write to with --output."
-            ) from exc
+        self._lock = lock_folder(
+            self.outdir, LOCK,
+            busy=f"output folder {str(self.outdir)!r} is in use by another 'summarizer run' (it holds "
+                 f"{self.outdir / LOCK}). Wait for that run to end, or give another --output folder; "
+                 "if no other run is going, the lock is free again as soon as its process has exited.",
+            then="give a folder you can write to with --output")
         try:
             if self.resume:
                 self._index(self.final, FINAL)
@@ -235,6 +224,23 @@ class RunFolder:
                 key = (str(data["id"]), run.get("content_hash"), run.get("fingerprint"))
                 self._finished[key] = (_Line(name, start, len(line)), _light(data))
         return end
+
+
+def lock_folder(folder: Path, name: str, busy: str, then: str):
+    """Create ``folder`` and take its lock file ``name`` without waiting (one writer at a time:
+    a run's output folder, a fine-tuning folder); the lock, to release. ``busy``: the message
+    when another process holds it; ``then``: what to do when the folder cannot be written."""
+    from filelock import FileLock, Timeout
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / name), timeout=0)
+        lock.acquire()
+    except Timeout:
+        raise OutputError(busy) from None
+    except OSError as exc:
+        raise write_error(exc, folder, then) from exc
+    return lock
 
 
 def write_error(exc: OSError, path: Path | str, then: str) -> OutputError:
