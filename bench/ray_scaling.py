@@ -29,7 +29,8 @@ def summaries(path: Path) -> list[tuple[str, str | None]]:
 
 def timed_run(inputs, outdir: Path, n: int, **engine) -> tuple[float, list]:
     from summarizer.models import _load_model, load_tokenizer
-    from summarizer.pipeline import Pipeline, run_to_folder
+    from summarizer.pipeline import Pipeline
+    from summarizer.runner import run_to_folder
 
     _load_model.cache_clear()
     load_tokenizer.cache_clear()

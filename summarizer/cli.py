@@ -278,8 +278,8 @@ _stage_command("filter", "Clean the generation into the final summary (extractiv
               help="Held-out pairs: training pairs that are also in them are refused, and their loss is "
                    "measured before and after training (the first --eval-docs of them).")
 @click.option("--pipeline", "-p", default="abstractive", show_default=True,
-              help="Pipeline whose prompts the model learns (built-in name or .toml path; one with prompt "
-                   "and generate stages: the whole-article prompts of abstractive by default).")
+              help="Pipeline whose prompts the model learns (built-in name or .toml path; one whose stages "
+                   "before its model stage make the prompt: the whole-article prompts of abstractive by default).")
 @click.option("--model", "-m", default=None,
               help="Base model to fine-tune [default: the pipeline's generate.model].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",

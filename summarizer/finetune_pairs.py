@@ -122,7 +122,8 @@ def prompt_stages(config) -> list[str]:
     if at is None:
         raise ConfigError(
             f"pipeline {config.name!r} has no model stage (stages: {', '.join(config.stages)}), so it has no "
-            "prompt for a model to learn; use a pipeline with prompt and generate stages, e.g. --pipeline abstractive."
+            "prompt for a model to learn; use a pipeline with a prompt stage before its model stage, e.g. "
+            "--pipeline abstractive."
         )
     return list(config.stages[:at])
 

@@ -53,11 +53,11 @@ def check_not_input(output, inputs: Iterable, flag: str = "--output", fix: str |
     """Refuse an ``output`` that is one of ``inputs``: opening it for writing would empty the
     input, and reading it while it is written never ends (``-o`` the input file, or a shell's
     ``>> input``). Each may be a path, ``"-"`` (standard input or output) or an open stream."""
-    target = _identity(output, sys.stdout)
+    target = _file_key(output, sys.stdout)
     if target is None:
         return
     for raw in inputs:
-        if _identity(raw, sys.stdin) == target:
+        if _file_key(raw, sys.stdin) == target:
             where = "standard output" if output == "-" or not isinstance(output, (str, Path)) else f"{flag} {str(output)!r}"
             source = "standard input" if raw == "-" or not isinstance(raw, (str, Path)) else repr(str(raw))
             raise OutputError(
@@ -66,7 +66,7 @@ def check_not_input(output, inputs: Iterable, flag: str = "--output", fix: str |
             )
 
 
-def _identity(target, dash) -> tuple[int, int] | None:
+def _file_key(target, dash) -> tuple[int, int] | None:
     """(device, inode) of a regular file named or opened as ``target`` ("-": ``dash``)."""
     if isinstance(target, (str, Path)) and str(target) != "-":
         try:
