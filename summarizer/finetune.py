@@ -47,6 +47,7 @@ from .finetune_loss import IGNORE, check_loss, collate, mean_loss, summary_loss
 from .finetune_pairs import (Pairs, build_prompts, check_overlap, encode, end_token_id, normalized_text, prompt_stages,
                              read_pairs, report)
 from .finetune_trainer import train_adapter
+from .pipeline import Pipeline
 
 # The entry point, and the names callers imported from here before the parts moved to finetune_*.
 __all__ = ["IGNORE", "LOCK", "RUN_FILE", "FinetuneConfig", "FinetuneResult", "Pairs", "build_prompts", "check_loss",
@@ -131,7 +132,6 @@ def finetune(
     """Train a LoRA adapter for ``pipeline``'s model on the pairs in ``pairs_path`` and
     save it in ``output``; an interrupted run in ``output`` is resumed (``force``: start
     over). ``callbacks`` are extra ``transformers.TrainerCallback`` objects."""
-    from .pipeline import Pipeline
 
     config = config or FinetuneConfig()
     config.check()

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from .config import setting
+from .decode import greedy, until_stop
 from .models import DTYPES
+from .plan import DecodingPlan, as_stopping_criteria
 from .records import Record
 from .stages import Context, in_windows, recording_errors, stage
+from .steering import as_logits_processor
 
 DECODERS = ("fast", "transformers")
 # The fast decoder reads prompts this many tokens (of all rows) at a time: same speed as one
@@ -152,7 +155,6 @@ def _generate_window(records: list[Record], ctx: Context, stop_ids: list[int]) -
 def _generate_batch(batch: list[Record], tokenizer, model, cfg, stop_ids: list[int]) -> None:
     import torch
 
-    from .plan import DecodingPlan
 
     encoded = tokenizer(
         [r.prompt for r in batch], return_tensors="pt", padding=True,
@@ -194,7 +196,6 @@ def _source_ids(tokenizer, record: Record) -> list[int] | None:
 
 
 def _fast(encoded, model, plan):
-    from .decode import greedy
 
     # greedy maps the candidates' columns back to token ids itself: the compact head.
     steer = plan.steering(encoded, model, compact=True)
@@ -211,8 +212,6 @@ def _fast(encoded, model, plan):
 def _transformers(encoded, model, plan):
     from transformers import GenerationConfig
 
-    from .decode import until_stop
-    from .plan import as_stopping_criteria
 
     prompt_length = encoded["input_ids"].shape[1]
     # The stop ids are also what generate pads finished rows after; the plan's row stop
@@ -229,7 +228,6 @@ def _transformers(encoded, model, plan):
     # generate searches whole-vocabulary scores: the full-width head (others at the lowest score).
     steer = plan.steering(encoded, model, compact=False)
     if steer:
-        from .steering import as_logits_processor
 
         processors.append(as_logits_processor(steer, prompt_length))
     criteria = [as_stopping_criteria(plan.row_stop, prompt_length)] if plan.row_stop else []
