@@ -35,7 +35,7 @@ from typing import Any
 
 from .adapters import adapter_digest
 from .errors import ConfigError
-from .stages import STAGES
+from .stages import STAGES, uses_model as stage_uses_model
 
 
 def setting(default: Any, **rules: Any) -> Any:
@@ -100,8 +100,7 @@ class PipelineConfig:
     @property
     def uses_model(self) -> bool:
         # A stage that calls the model says so (uses_model), built-in or registered by a user.
-        return self.chunk.tokenizer == "model" or any(
-            getattr(STAGES.get(name), "uses_model", False) for name in self.stages if name in STAGES)
+        return self.chunk.tokenizer == "model" or any(stage_uses_model(name) for name in self.stages if name in STAGES)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "stages": list(self.stages),

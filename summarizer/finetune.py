@@ -42,17 +42,10 @@ from typing import Any, Iterable, Sequence
 
 from .adapters import is_adapter_folder
 from .errors import ConfigError, InputError
-from .finetune_folder import LOCK, RUN_FILE, AdapterFolder, run_identity
-from .finetune_loss import IGNORE, check_loss, collate, mean_loss, summary_loss
-from .finetune_pairs import (Pairs, build_prompts, check_overlap, encode, end_token_id, normalized_text, prompt_stages,
-                             read_pairs, report)
+from .finetune_folder import AdapterFolder, run_identity
+from .finetune_pairs import build_prompts, check_overlap, encode, prompt_stages, read_pairs, report
 from .finetune_trainer import train_adapter
 from .pipeline import Pipeline
-
-# The entry point, and the names callers imported from here before the parts moved to finetune_*.
-__all__ = ["IGNORE", "LOCK", "RUN_FILE", "FinetuneConfig", "FinetuneResult", "Pairs", "build_prompts", "check_loss",
-           "check_overlap", "collate", "encode", "end_token_id", "finetune", "mean_loss", "normalized_text",
-           "read_pairs", "summary_loss", "train_adapter"]
 
 log = logging.getLogger("summarizer")
 

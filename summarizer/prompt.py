@@ -34,7 +34,7 @@ def _formats() -> list[str]:
     return ["auto", *FORMATS.names()]
 
 
-def _example_problem(keys: tuple[str, str]):
+def example_problem(keys: tuple[str, str]):
     def problem(example: Any) -> str | None:
         if isinstance(example, dict) and set(example) == set(keys) and all(isinstance(v, str) for v in example.values()):
             return None
@@ -57,7 +57,7 @@ class PromptSettings:
                                placeholders=TEMPLATE_PLACEHOLDERS)
     # Few-shot: worked examples ({article = "...", summary = "..."}) shown before the article,
     # through the same template (base) or as earlier chat turns (chat).
-    examples: list[dict] = setting([], item={"check": _example_problem(("article", "summary"))})
+    examples: list[dict] = setting([], item={"check": example_problem(("article", "summary"))})
     # Between the examples and the article (base format); a blank line ends a summary.
     example_separator: str = "\n\n\n"
     # Target length, filled in wherever the template or instruction says {sentences}.
@@ -103,7 +103,7 @@ def examples(cfg: PromptSettings) -> list[tuple[str, str]]:
     first, second = cfg.example_keys
     pairs = []
     for number, example in enumerate(cfg.examples, 1):
-        problem = _example_problem(cfg.example_keys)(example)
+        problem = example_problem(cfg.example_keys)(example)
         if problem is not None:
             raise ConfigError(f"{cfg.section}.examples[{number}] {problem}; it has keys {sorted(example)}.")
         pairs.append((example[first].strip(), example[second].strip()))

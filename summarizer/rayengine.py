@@ -38,7 +38,7 @@ from .errors import ConfigError, SummarizerError
 from .generate import window_size
 from .ingest import IdRenamer, read_source
 from .records import Record
-from .stages import STAGES, Context, recording_errors, run_chain
+from .stages import STAGES, Context, recording_errors, run_chain, uses_model
 from .store import content_hash
 
 log = logging.getLogger("summarizer")
@@ -79,7 +79,7 @@ def split_stages(stages: Sequence[str]) -> tuple[list[str], list[str], list[str]
     Stages between the first and the last model stage run in the actors too, so their order
     is kept.
     """
-    model_at = [i for i, name in enumerate(stages) if getattr(STAGES.get(name), "uses_model", False)]
+    model_at = [i for i, name in enumerate(stages) if uses_model(name)]
     if not model_at:
         return list(stages), [], []
     first, last = model_at[0], model_at[-1]

@@ -31,7 +31,7 @@ from .config import setting
 from .facts import source_stems_of, support
 from .generate import window_size
 from .filter import apply_filters
-from .prompt import TEMPLATE_PLACEHOLDERS, PromptSettings, _example_problem, make_prompt, resolve_format
+from .prompt import TEMPLATE_PLACEHOLDERS, PromptSettings, example_problem, make_prompt, resolve_format
 from .records import Record
 from .segment import strip_dateline
 from .stages import Context, in_windows, run_parts, stage
@@ -54,7 +54,7 @@ class RewriteSettings(PromptSettings):
     template: str = setting("Sentence: {text}\nShort:", placeholders=TEMPLATE_PLACEHOLDERS, requires=("text",))
     instruction: str = setting("Rewrite this sentence shorter, keeping its key facts.",
                                placeholders=TEMPLATE_PLACEHOLDERS)
-    examples: list[dict] = setting([], item={"check": _example_problem(("sentence", "short"))})
+    examples: list[dict] = setting([], item={"check": example_problem(("sentence", "short"))})
     # Between the examples and the sentence (base format).
     example_separator: str = "\n\n"
 

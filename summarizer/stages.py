@@ -101,9 +101,14 @@ def run_chain(stages: Sequence[str | Stage], records: Iterable[Record], ctx: "Co
     return iter(records)
 
 
+def uses_model(name: str) -> bool:
+    """Whether the registered stage ``name`` calls the model (``stage(..., uses_model=True)``)."""
+    return getattr(STAGES.get(name), "uses_model", False)
+
+
 def model_stage(names: Sequence[str]) -> int | None:
-    """The position of the first of ``names`` that calls the model (``stage.uses_model``), or None."""
-    return next((i for i, name in enumerate(names) if getattr(STAGES.get(name), "uses_model", False)), None)
+    """The position of the first of ``names`` that calls the model, or None."""
+    return next((i for i, name in enumerate(names) if uses_model(name)), None)
 
 
 def run_parts(names: Sequence[str], parts: Sequence[tuple[Record, Record, dict]], ctx: "Context",

@@ -381,24 +381,31 @@ def test_a_parquet_row_group_over_the_limit_is_an_error_record(tmp_path, small_l
     assert "field 'text' is null, not text" in records[4].error
 
 
+def watch_batches(monkeypatch) -> list[tuple[int, int]]:
+    """(rows, bytes) of every Parquet batch ingest reads from now on (sizes only: keeping the
+    batches would keep their memory)."""
+    import pyarrow.parquet as pq
+
+    read = []
+    real = pq.ParquetFile.iter_batches
+
+    def watched(self, *args, **kwargs):
+        for batch in real(self, *args, **kwargs):
+            read.append((batch.num_rows, batch.nbytes))
+            yield batch
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", watched)
+    return read
+
+
 def test_repeated_parquet_values_are_not_expanded_all_at_once(tmp_path, monkeypatch):
     # Dictionary encoding stores a repeated value once: 400 rows of the same 100 KB text are a
     # few KB on disk and in the row group's size, but 40 MB once expanded. A batch of 64 rows
     # would be 6 MB; the batches must stay within the (patched) 1 MB row group limit.
-    import pyarrow.parquet as pq
-
     monkeypatch.setattr(summarizer.ingest, "MAX_ROW_GROUP_BYTES", 2**20)
     path = parquet(tmp_path / "t.parquet", ["Same words. " * 8000] * 400, row_group_size=400)
     assert path.stat().st_size < 50_000
-    sizes = []
-    real = pq.ParquetFile.iter_batches
-
-    def measured(self, *args, **kwargs):
-        for batch in real(self, *args, **kwargs):
-            sizes.append(batch.nbytes)
-            yield batch
-
-    monkeypatch.setattr(pq.ParquetFile, "iter_batches", measured)
+    read = watch_batches(monkeypatch)
     tracemalloc.start()
     try:
         count = sum(1 for record in ingest([path]) if record.error is None)
@@ -406,25 +413,16 @@ def test_repeated_parquet_values_are_not_expanded_all_at_once(tmp_path, monkeypa
     finally:
         tracemalloc.stop()
     assert count == 400
+    sizes = [size for _, size in read]
     assert max(sizes) <= 2**20, max(sizes)
     assert peak < 4 * 2**20, peak
 
 
 def test_parquet_rows_are_read_lazily(tmp_path, monkeypatch):
-    import pyarrow.parquet as pq
-
     path = parquet(tmp_path / "t.parquet", [f"Row {i}." for i in range(1000)], row_group_size=500)
-    batches = []
-    real = pq.ParquetFile.iter_batches
-
-    def counting(self, *args, **kwargs):
-        for batch in real(self, *args, **kwargs):
-            batches.append(batch.num_rows)
-            yield batch
-
-    monkeypatch.setattr(pq.ParquetFile, "iter_batches", counting)
+    read = watch_batches(monkeypatch)
     (record,) = ingest([path], limit=1)
-    assert record.text == "Row 0." and batches and sum(batches) <= 64
+    assert record.text == "Row 0." and read and sum(rows for rows, _ in read) <= 64
 
 
 def test_parquet_keeps_its_ids_columns_check_and_empty_table_error(tmp_path):
