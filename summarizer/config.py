@@ -120,6 +120,8 @@ class PipelineConfig:
             weights = adapter_digest(self.generate.model, self.generate.adapter)
             if weights is not None:
                 data["adapter_weights"] = weights
+            elif "generate" in data:  # "builtin" on a model it does not belong to: no adapter at all
+                data["generate"]["adapter"] = ""
         blob = json.dumps(data, sort_keys=True, default=repr).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

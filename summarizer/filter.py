@@ -9,6 +9,7 @@ stand where the filter is listed: ``steps = ["dedupe", {name = "low_support", mi
 = 0.6}]`` (a name alone takes the defaults). Every filter that changes the text leaves its
 note in the record's trace. If nothing is left, the summary falls back to the first
 ``filter.fallback_sentences`` extracted sentences and the record is marked ``fallback: true``.
+A summary from a generation gets ``meta["model"]``: what the model did (:func:`what_the_model_did`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Callable
 
 from .config import problems, set_field, setting
 from .errors import ConfigError
+from .evaluation.faithfulness import measure
 from .facts import source_index, source_stems_of, support, unsupported
 from .pii import redact
 from .prompt import echo_pieces
@@ -270,7 +272,21 @@ def filter_record(record: Record, ctx: Context) -> dict:
     record.summary = text.strip()
     if not record.summary:
         raise ValueError("no summary could be made: the document has no usable sentence")
+    if source == "generation":
+        record.meta["model"] = what_the_model_did(record)
     return {"source": source, "decisions": decisions, "fallback": record.fallback}
+
+
+def what_the_model_did(record: Record) -> dict:
+    """The summary against the article and the extract the model was given: its sentences,
+    how many are article sentences word for word, repeats, its novel bigrams, its length
+    against the extract's, and the shares of its numbers and name-like spans the article
+    holds (:func:`summarizer.evaluation.faithfulness.measure`)."""
+    extract = record.extract_text() if record.extract is not None else None
+    m = measure(record.summary, record.text, extract)
+    keys = ("sentences", "verbatim_sentences", "repeated_sentences", "novel_2", "extract_ratio",
+            "numbers_share", "entities_share")
+    return {key: round(m[key], 3) if isinstance(m[key], float) else m[key] for key in keys}
 
 
 def _sentences(text: str) -> list[str]:

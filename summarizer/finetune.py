@@ -6,7 +6,7 @@
 
 :func:`finetune` reads as its steps::
 
-    read_pairs -> check_overlap -> build_prompts -> encode -> train -> save
+    read_pairs -> check_overlap -> build_prompts (+ derive) -> encode -> train -> save
 
 one module per job:
 
@@ -14,6 +14,10 @@ one module per job:
   (chunk, extract, prompt in ``abstractive``) make of the article, so the model learns on
   exactly the prompts it will be given; **target** is the reference summary, then the
   end-of-sequence token.
+- ``finetune_derive``: the **targets** of the model stage's task, from the reference: fusion
+  (the extract's prompt, the reference sentences the extract supports) for ``generate``,
+  compression (one article sentence, the shorter reference sentence drawn from it) for
+  ``rewrite``; what each keeps and drops is counted in the metadata.
 - ``finetune_loss``: the loss counts the target tokens only (prompt labels are -100), and the
   output layer is applied only where it counts: Gemma 3's head is 262,144 x 640, so logits for
   a whole 450-token prompt would be 470 MB and most of the step's time.
@@ -40,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .adapters import is_adapter_folder
+from .adapters import BUILTIN, is_adapter_folder
 from .errors import ConfigError, InputError
 from .finetune_folder import AdapterFolder, run_identity
 from .finetune_pairs import build_prompts, check_overlap, encode, prompt_stages, read_pairs, report
@@ -81,6 +85,9 @@ class FinetuneConfig:
     eval_docs: int = 64
     # Only the first N usable training pairs (None: all).
     limit: int | None = None
+    # Keep only the reference sentences whose numbers and names the model's input holds
+    # (finetune_derive): False keeps fusion targets whole.
+    check_facts: bool = True
 
     def check(self) -> None:
         for name in ("batch_size", "grad_accum", "lora_r", "save_steps"):
@@ -111,7 +118,7 @@ class FinetuneResult:
 def finetune(
     pairs_path: str | Path,
     output: str | Path,
-    pipeline: str = "abstractive",
+    pipeline: str = "default",
     model: str | None = None,
     overrides: Sequence[str] = (),
     eval_path: str | Path | None = None,
@@ -136,7 +143,7 @@ def finetune(
     held = read_pairs(eval_path, text_field, reference_field) if eval_path else None
     if held is not None:
         check_overlap(train, held)
-    train = build_prompts(train, pipe)
+    train = build_prompts(train, pipe, config.check_facts)
     examples = encode(train, pipe, config)
     if not examples:
         raise InputError(f"no usable training pairs in {str(pairs_path)!r}"
@@ -148,7 +155,7 @@ def finetune(
         report(held, "held-out")
         if config.eval_docs:
             held.records = held.records[: config.eval_docs]
-            held = build_prompts(held, pipe)
+            held = build_prompts(held, pipe, config.check_facts)
             held_examples = encode(held, pipe, config)
     identity = run_identity(pipe.config, config, examples)
 
@@ -165,6 +172,10 @@ def finetune(
 
 def _check_trainable(config) -> None:
     prompt_stages(config)  # refuses a pipeline without a model stage
+    if config.generate.adapter == BUILTIN:
+        # The default pipeline's built-in adapter is what a run trains again: start from its base.
+        log.info("Training from the base model %r, without the built-in adapter.", config.generate.model)
+        config.generate.adapter = ""
     if config.generate.adapter or is_adapter_folder(config.generate.model):
         raise ConfigError(
             "fine-tuning starts from a base model, not from an adapter; give the base model with --model "

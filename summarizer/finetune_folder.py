@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .adapters import CHECKPOINTS, METADATA, PEFT_CONFIG, WEIGHT_FILES, weights_digest
+from .adapters import (CHECKPOINTS, METADATA, PEFT_CONFIG, WEIGHT_FILES, base_digest, read_metadata,
+                       weights_digest, weights_file)
 from .errors import OutputError
 from .store import lock_folder, write_error
 
@@ -181,3 +182,52 @@ def _write_json(path: Path, data: dict[str, Any], then: str) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise write_error(exc, path, then) from exc
+
+
+# Section 3.1 of the Gemma Terms of Use asks that a distributed Model Derivative (a LoRA
+# adapter for Gemma is one) carry this notice; its use restrictions pass to its users.
+GEMMA_NOTICE = """Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms
+
+The LoRA weights in this folder are a Model Derivative of Gemma 3 270M (base), made by
+`make adapter` (scripts/train_adapter.py, summarizer finetune): they modify the model's
+attention and MLP projections when merged into it. Their use is subject to the use
+restrictions of the Gemma Terms of Use (Section 3.2) and the Gemma Prohibited Use Policy
+(ai.google.dev/gemma/prohibited_use_policy). The training pairs came from research data sets
+(see summarizer-adapter.json and the README, "The shipped adapter"), some of them for
+research, evaluation or non-commercial use only.
+"""
+
+
+def package_adapter(run: str | Path, command: str, split: dict[str, int], wall_seconds: float,
+                    target: str | Path) -> Path:
+    """Copy the finished adapter in ``run`` (a ``summarizer finetune`` folder) into ``target``:
+    weights in half precision, peft's config, and the run's metadata with how it was made."""
+    from safetensors.torch import load_file, save_file
+
+    run, target = Path(run), Path(target)
+    metadata: dict[str, Any] = read_metadata(run)
+    for key in ("train", "eval"):  # the machine's own paths say nothing to a reader of the package
+        if metadata.get("data", {}).get(key):
+            metadata["data"][key] = Path(metadata["data"][key]).name
+    source = weights_file(run)
+    if source is None or source.suffix != ".safetensors":
+        raise FileNotFoundError(f"{run} holds no adapter_model.safetensors: the training did not finish.")
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tensors = {name: tensor.half().contiguous() for name, tensor in load_file(str(source)).items()}
+    save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+    peft_config = json.loads((run / PEFT_CONFIG).read_text(encoding="utf-8"))
+    peft_config["base_model_name_or_path"] = metadata["base_model"]  # not this machine's cache path
+    (tmp / PEFT_CONFIG).write_text(json.dumps(peft_config, indent=2) + "\n", encoding="utf-8")
+    if not metadata.get("base_sha256"):
+        metadata["base_sha256"] = base_digest(metadata["base_model"])
+    metadata["weights_sha256"] = weights_digest(tmp)
+    metadata["dtype"] = "float16"
+    metadata["made_by"] = {"command": command, "make_target": "make adapter", "split": split,
+                           "wall_seconds": round(wall_seconds, 1)}
+    (tmp / METADATA).write_text(json.dumps(metadata, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp / "NOTICE").write_text(GEMMA_NOTICE, encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .adapters import METADATA
 from .errors import ConfigError, InputError, ModelError
+from .finetune_derive import COMPRESSION, FUSION, Derivation, compression, derivation_for, fusion, length_prompts
 from .finetune_loss import IGNORE
 from .generate import encode_prompt
 from .ingest import ingest
@@ -47,6 +48,8 @@ class Pairs:
     records: list[Record] = field(default_factory=list)
     # One entry per pair left out: {"line": row number or None, "id": ..., "problem": ...}.
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # What build_prompts' derivation kept and dropped (None before it ran).
+    derivation: Derivation | None = None
 
     def problem_summary(self, examples: int = 5) -> str:
         shown = "; ".join(_describe(p) for p in self.problems[:examples])
@@ -128,17 +131,20 @@ def prompt_stages(config) -> list[str]:
     return list(config.stages[:at])
 
 
-def build_prompts(pairs: Pairs, pipe) -> Pairs:
+def build_prompts(pairs: Pairs, pipe, check_facts: bool = True) -> Pairs:
     """Run the pipeline's :func:`prompt_stages` on the pairs (the registered stage code
-    itself, so training prompts are exactly the prompts the pipeline will give the model);
-    a pair a stage fails on joins the problems. A pipeline whose first usable pair comes out
-    without a prompt makes none (its model stage makes its own, as ``rewrite`` does per
-    sentence), and is refused."""
+    itself, so training prompts are exactly the prompts the pipeline will give the model),
+    then derive the training examples of its model stage (:mod:`summarizer.finetune_derive`:
+    compression for ``rewrite``, fusion for ``generate`` and any other); a pair a stage fails
+    on joins the problems, and what the derivation drops is counted in ``pairs.derivation``.
+    A fusion pipeline whose stages before the model stage make no prompt is refused."""
     stages = prompt_stages(pipe.config)
     model = pipe.config.stages[len(stages)]
+    # Any other model stage (a user's own) is given its prompt stages' prompt: fusion.
+    kind = derivation_for(model) or FUSION
     kept = []
     for record in run_chain(stages, pairs.records, pipe.ctx):
-        if record.error is None and record.prompt is None:
+        if record.error is None and kind == FUSION and record.prompt is None:
             if not kept:
                 raise ConfigError(
                     f"pipeline {pipe.config.name!r} (stages: {', '.join(pipe.config.stages)}) cannot be fine-tuned: its "
@@ -151,7 +157,11 @@ def build_prompts(pairs: Pairs, pipe) -> Pairs:
             pairs.problems.append(_problem(record, record.error))
         else:
             kept.append(record)
-    pairs.records = kept
+    if kind == FUSION:
+        pairs.records, pairs.derivation = fusion(kept, check_facts, length_prompts(pipe.ctx))
+    else:
+        pairs.records, pairs.derivation = compression(kept, pipe.ctx)
+    log.info("%s pairs, %s", pairs.source, pairs.derivation.describe())
     return pairs
 
 
@@ -160,7 +170,9 @@ def encode(pairs: Pairs, pipe, config: FinetuneConfig) -> list[dict[str, Any]]:
     then the reference and the end token; labels are the target ids, and ``IGNORE`` on the
     prompt (no loss there)."""
     tokenizer = pipe.ctx.tokenizer
-    end = end_token_id(tokenizer, chat=resolve_format(pipe.config.prompt, pipe.ctx) == "chat")
+    model = pipe.config.stages[model_stage(pipe.config.stages)]
+    section = pipe.config.rewrite if derivation_for(model) == COMPRESSION else pipe.config.prompt
+    end = end_token_id(tokenizer, chat=resolve_format(section, pipe.ctx) == "chat")
     limit = config.max_target_tokens or pipe.config.generate.max_new_tokens
     examples = []
     for record in pairs.records:

@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .adapters import weights_digest
+from .adapters import base_digest, weights_digest
 from .errors import ConfigError
 from .finetune_folder import AdapterFolder, portable_spec
 from .finetune_loss import IGNORE, check_loss, collate, mean_loss, summary_loss
@@ -101,6 +101,7 @@ def train_adapter(folder: AdapterFolder, pipe, config: FinetuneConfig, identity:
     metadata = {
         "format": 1,
         "base_model": portable_spec(gen.model),
+        "base_sha256": base_digest(gen.model),
         "pipeline": pipe.config.name,
         "pipeline_fingerprint": pipe.config.fingerprint(),
         "pipeline_settings": pipe.config.to_dict(),
@@ -230,6 +231,7 @@ def _data_summary(examples: list[dict], held_examples: list[dict], train: Pairs,
         "train": str(Path(train.source).resolve()),
         "pairs_used": len(examples),
         "pairs_left_out": len(train.problems),
+        "derivation": train.derivation.as_dict() if train.derivation else None,
         "left_out": train.problems,
         "targets_truncated": sum(e["truncated"] for e in examples),
         "tokens_per_pair": {

@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .adapters import (METADATA, PEFT_CONFIG, apply_adapter, check_folder, is_adapter_folder, split_spec,
+from .adapters import (METADATA, PEFT_CONFIG, apply_adapter, check_base, check_folder, is_adapter_folder, split_spec,
                        weights_digest)
 from .errors import ModelError
 
@@ -196,6 +196,7 @@ def check(spec: str, adapter: str | None = None) -> None:
     base, folder = split_spec(spec, adapter)
     if folder:  # a look at a folder before resolve(), which may convert a GGUF (a minute, 1 GB)
         check_folder(folder)
+        check_base(folder, base)
     resolve(base)
 
 

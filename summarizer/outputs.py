@@ -4,6 +4,9 @@
     OUTDIR/parquet/part-NNNNN.parquet --parquet ROWS: the records as Parquet shards
     OUTDIR/.summarizer-files          the names of the .txt files and shards this tool wrote
                                       (JSON; no suffix, so that ingest never reads it)
+    OUTDIR/.summarizer-run            what the run made of summaries.jsonl (JSON, no suffix): its
+                                      counts and ``model``, what the model did against copying
+                                      sentences (:func:`run_meta`)
 
 The rules, each checked before anything is written:
 
@@ -37,6 +40,7 @@ from .records import loads_json
 from .store import FINAL, RUN_FILES, write_error
 
 MANIFEST = ".summarizer-files"
+RUN_META = ".summarizer-run"
 TXT = "txt"
 PARQUET = "parquet"
 # Longest file name most file systems take (ext4, APFS, NTFS count 255 bytes or UTF-16 units);
@@ -128,7 +132,7 @@ def own_files(outdir: Path, manifest: dict[str, list[str]] | None = None) -> lis
     """Every file of the last run in ``outdir`` (its ``manifest``, read if not given): what
     ingest must not read as input."""
     manifest = read_manifest(outdir) if manifest is None else manifest
-    return ([outdir / FINAL, outdir / MANIFEST]
+    return ([outdir / FINAL, outdir / MANIFEST, outdir / RUN_META]
             + [outdir / TXT / n for n in manifest.get(TXT, [])]
             + [outdir / PARQUET / n for n in manifest.get(PARQUET, [])])
 
@@ -180,6 +184,54 @@ def write_extras(outdir: Path, records: Sequence, write_txt: bool, parquet_rows:
     except OSError as exc:
         raise write_error(exc, Path(exc.filename or outdir),
                           f"{outdir / FINAL} is complete; run the same command again to write the rest") from exc
+
+
+def run_meta(final: Path) -> dict:
+    """What the model did in the run whose output is ``final``, over every finished record in
+    it (those reused from an earlier run too): :func:`summarizer.evaluation.faithfulness.model_summary`
+    of the summaries against their own text (sentences, verbatim share, repeats, summary words /
+    extract words), plus the mean novel n-gram shares and the shares of numbers and entity-like
+    spans found in the text. Failed records and records without a summary are left out. Surface
+    checks only (regular expressions), read line by line: cheap next to any stage."""
+    # Not rouge-score or nltk: .words is the plain tokenizer (see summarizer/evaluation/words.py).
+    from .evaluation.faithfulness import NGRAM_SIZES, measure, model_summary, record_extract
+
+    rows = []
+    with final.open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                data = loads_json(line)
+            except ValueError:
+                continue
+            if not isinstance(data, dict) or data.get("error") is not None:
+                continue
+            summary, text = data.get("summary"), data.get("text")
+            if not isinstance(summary, str) or not summary.strip() or not isinstance(text, str):
+                continue
+            rows.append(measure(summary, text, record_extract(data)))
+
+    def mean(key: str) -> float | None:
+        present = [row[key] for row in rows if row.get(key) is not None]
+        return sum(present) / len(present) if present else None
+
+    def present(key: str) -> int:
+        return sum(row.get(key) is not None for row in rows)
+
+    return {
+        **model_summary(rows),
+        "summary_words": mean("summary_words"),
+        "extract_words": mean("extract_words"),
+        **{f"novel_{n}": mean(f"novel_{n}") for n in NGRAM_SIZES},
+        "numbers_in_source": mean("numbers_share"),
+        "documents_with_numbers": present("numbers_share"),
+        "entities_in_source": mean("entities_share"),
+        "documents_with_entities": present("entities_share"),
+    }
+
+
+def write_run_meta(outdir: Path, meta: dict) -> None:
+    """Write ``outdir/.summarizer-run`` whole (or not at all)."""
+    _atomic_write(outdir / RUN_META, json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
 
 
 def _write_txts(folder: Path, records: Sequence, ours: set[str]) -> list[str]:

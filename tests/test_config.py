@@ -14,7 +14,8 @@ def test_builtin_pipelines_load():
 def test_model_free_pipelines_do_not_use_a_model():
     assert not load_pipeline("lead3").uses_model
     assert not load_pipeline("extractive").uses_model
-    assert load_pipeline("default").uses_model  # the rewrite stage calls the model
+    assert load_pipeline("default").uses_model
+    assert load_pipeline("compress").uses_model  # the rewrite stage calls the model
     assert load_pipeline("abstractive").uses_model
 
 
@@ -47,7 +48,7 @@ def test_bad_overrides_name_the_fix(override, expected):
 
 
 def test_unknown_pipeline_lists_choices():
-    with pytest.raises(ConfigError, match="built-in pipelines: abstractive, default, extractive, lead3"):
+    with pytest.raises(ConfigError, match="built-in pipelines: abstractive, compress, default, extractive, lead3"):
         load_pipeline("nope")
 
 

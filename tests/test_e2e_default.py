@@ -20,7 +20,40 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "articles"
 
 
 def test_run_examples_with_the_default_model(tmp_path):
+    """The embedded model with the built-in adapter writes the summaries: most of their
+    sentences are its own, not sentences of the article; none is empty or repeats."""
+    from summarizer.evaluation.faithfulness import measure
+
     result = CliRunner().invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(tmp_path / "summaries.jsonl")
+    assert len(records) == len(list(EXAMPLES.glob("*.txt"))) >= 5
+    sentences = verbatim = 0
+    for record in records:
+        assert record["error"] is None and record["summary"].strip()
+        (generate,) = [t for t in record["trace"] if t["stage"] == "generate"]
+        assert generate["new_tokens"] > 0
+        measured = measure(record["summary"], record["text"])
+        sentences += measured["sentences"]
+        verbatim += measured["verbatim_sentences"]
+        assert not measured["repeated_sentences"]
+    assert sum(not r["fallback"] for r in records) >= len(records) - 1
+    assert verbatim < sentences / 2
+
+
+def test_no_adapter_runs_the_embedded_model_alone(tmp_path):
+    outputs = {}
+    for name, options in (("builtin", []), ("none", ["--no-adapter"])):
+        result = CliRunner().invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path / name), "--limit", "2", *options],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs[name] = [r["generation"] for r in read_jsonl(tmp_path / name / "summaries.jsonl")]
+    assert outputs["builtin"] != outputs["none"]
+
+
+def test_run_examples_with_the_compress_pipeline(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path), "-p", "compress"],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
     records = read_jsonl(tmp_path / "summaries.jsonl")
     assert len(records) == len(list(EXAMPLES.glob("*.txt"))) >= 5
@@ -83,7 +116,8 @@ def test_finetune_the_default_model_and_run_with_the_adapter(tmp_path):
     with data.open(encoding="utf-8") as handle:
         pairs.write_text("".join(next(handle) for _ in range(3)), encoding="utf-8")
     runner = CliRunner()
-    result = runner.invoke(main, ["finetune", str(pairs), "-o", str(tmp_path / "adapter"), "--max-steps", "3",
+    result = runner.invoke(main, ["finetune", str(pairs), "-o", str(tmp_path / "adapter"), "-p", "abstractive",
+                                  "--max-steps", "3",
                                   "--grad-accum", "1", "--eval-docs", "0"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "adapter" / "summarizer-adapter.json").read_text())

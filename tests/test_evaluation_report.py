@@ -121,3 +121,42 @@ def test_two_evaluations_give_identical_reports(tmp_path):
     first, second = evaluate([path]).to_dict(), evaluate([path]).to_dict()
     assert first == second
     assert first["systems"][0]["rouge1"]["low"] < first["systems"][0]["rouge1"]["f"] < first["systems"][0]["rouge1"]["high"]
+
+
+def test_what_the_model_did_is_aggregated_and_shown_in_every_report(tmp_path):
+    import pandas as pd
+
+    from summarizer.segment import segment
+
+    spans = segment(ARTICLE)
+    assert len(spans) == 3
+    stages = {"sentences": spans, "extract": [0, 1]}
+    copied = " ".join(ARTICLE[a:b] for a, b in spans[:2])  # the extract as it is: 15 words
+    path = write_jsonl(tmp_path / "sys" / "summaries.jsonl", [
+        record("copied", copied, **stages),
+        record("looped", "The council approved a bridge. The council approved a bridge.", **stages),  # 10 words
+        record("failed", "", error="generate: boom", **stages),
+        record("plain", "Work starts in May."),  # no extract stage: verbatim, but no extract ratio
+    ])
+    report = evaluate([path], config=FAST)
+    system = report.systems[0]
+    docs = {d.id: d.measures for d in system.documents}
+    assert (docs["copied"]["verbatim_share"], docs["copied"]["extract_ratio"]) == (1, 1)
+    assert docs["looped"]["verbatim_share"] == 0 and docs["looped"]["repeated_sentences"] == 1
+    assert docs["failed"]["extract_words"] is None and docs["plain"]["extract_words"] is None
+    model = system.summary["model"]
+    assert model["verbatim_share"] == pytest.approx((1 + 0 + 1) / 3)
+    assert model["sentences_verbatim"] == pytest.approx(3 / 5)
+    assert (model["repeated_sentences"], model["documents_with_repeats"]) == (1, 1)
+    assert model["extract_ratio"] == pytest.approx((1 + 10 / 15) / 2) and model["documents_with_extract"] == 2
+
+    written = write_report(report, tmp_path / "report")
+    assert json.loads(written[0].read_text())["systems"][0]["model"] == model
+    table = pd.read_csv(written[1])
+    assert list(table["verbatim_sentences"].fillna(-1)) == [2, 0, -1, 1]
+    assert list(table["repeated_sentences"].fillna(-1)) == [0, 1, -1, 0]
+    row = "| sys | 1.7 | 66.7% of 3 doc(s) | 0.83 (2 doc(s)) | 1 in 1 doc(s) |"
+    markdown = written[2].read_text()
+    assert "## What the model did" in markdown and row in markdown, markdown
+    page = written[3].read_text()
+    assert "What the model did" in page and "<td>66.7% of 3 doc(s)</td><td>0.83 (2 doc(s))</td>" in page

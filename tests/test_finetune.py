@@ -105,7 +105,7 @@ def test_a_few_steps_lower_the_loss(tiny_trainable_model, tmp_path):
     import torch
 
     path = write_pairs(tmp_path / "t.jsonl")
-    result = finetune(path, tmp_path / "adapter", model=tiny_trainable_model, config=fast(max_steps=8))
+    result = finetune(path, tmp_path / "adapter", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=8))
     pipe, _, examples = prepared(tiny_trainable_model, path)
     pad = pipe.ctx.tokenizer.pad_token_id
     before = mean_loss(models.load_base_model(tiny_trainable_model, torch.float32), examples, pad)
@@ -126,7 +126,7 @@ def test_a_few_steps_lower_the_loss(tiny_trainable_model, tmp_path):
 def test_held_out_loss_is_measured_before_and_after(tiny_trainable_model, tmp_path):
     train = write_pairs(tmp_path / "t.jsonl")
     held = write_pairs(tmp_path / "h.jsonl", n=4, prefix="h")
-    result = finetune(train, tmp_path / "adapter", model=tiny_trainable_model, eval_path=held, config=fast(max_steps=8))
+    result = finetune(train, tmp_path / "adapter", pipeline="abstractive", model=tiny_trainable_model, eval_path=held, config=fast(max_steps=8))
     training = result.metadata["training"]
     assert result.metadata["data"]["eval_pairs_for_loss"] == 4
     assert training["eval_loss_after"] < training["eval_loss_before"]
@@ -134,9 +134,9 @@ def test_held_out_loss_is_measured_before_and_after(tiny_trainable_model, tmp_pa
 
 def test_same_seed_same_adapter(tiny_trainable_model, tmp_path):
     path = write_pairs(tmp_path / "t.jsonl")
-    finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=3))
-    finetune(path, tmp_path / "b", model=tiny_trainable_model, config=fast(max_steps=3))
-    finetune(path, tmp_path / "c", model=tiny_trainable_model, config=fast(max_steps=3, seed=1))
+    finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=3))
+    finetune(path, tmp_path / "b", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=3))
+    finetune(path, tmp_path / "c", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=3, seed=1))
     a, b, c = (adapter_weights(tmp_path / x) for x in "abc")
     assert all((a[k] == b[k]).all() for k in a)
     assert any(not (a[k] == c[k]).all() for k in a)
@@ -176,20 +176,20 @@ class StepCounter:
 def test_interrupted_run_resumes_to_the_same_adapter(tiny_trainable_model, tmp_path):
     path = write_pairs(tmp_path / "t.jsonl")
     config = fast(max_steps=8, lora_dropout=0.1)  # dropout: the random state must be restored too
-    finetune(path, tmp_path / "straight", model=tiny_trainable_model, config=config)
+    finetune(path, tmp_path / "straight", pipeline="abstractive", model=tiny_trainable_model, config=config)
 
     with pytest.raises(KeyboardInterrupt):
-        finetune(path, tmp_path / "stopped", model=tiny_trainable_model, config=fast(max_steps=8, lora_dropout=0.1),
+        finetune(path, tmp_path / "stopped", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=8, lora_dropout=0.1),
                  callbacks=[StopAt(4).callback])
     folder = tmp_path / "stopped"
     assert (folder / "checkpoints" / "checkpoint-4").is_dir() and not (folder / adapters.METADATA).exists()
     with pytest.raises(ModelError, match="unfinished fine-tuning run"):
         models.check(tiny_trainable_model, str(folder))
     with pytest.raises(OutputError, match="other settings or data .*learning_rate"):
-        finetune(path, folder, model=tiny_trainable_model, config=fast(max_steps=8, lora_dropout=0.1, learning_rate=5e-3))
+        finetune(path, folder, pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=8, lora_dropout=0.1, learning_rate=5e-3))
 
     steps = StepCounter()
-    result = finetune(path, folder, model=tiny_trainable_model, config=fast(max_steps=8, lora_dropout=0.1),
+    result = finetune(path, folder, pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=8, lora_dropout=0.1),
                       callbacks=[steps.callback])
     assert steps.count == 4  # only the steps after the checkpoint were trained again
     assert result.metadata["training"]["resumed_from"] == "checkpoint-4"
@@ -202,12 +202,12 @@ def test_interrupted_run_resumes_to_the_same_adapter(tiny_trainable_model, tmp_p
 
 def test_finished_run_is_kept_and_force_starts_over(tiny_trainable_model, tmp_path):
     path = write_pairs(tmp_path / "t.jsonl")
-    first = finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=2))
-    again = finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=2))
+    first = finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=2))
+    again = finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=2))
     assert not again.trained and again.metadata["weights_sha256"] == first.metadata["weights_sha256"]
     with pytest.raises(OutputError, match="already holds a finished adapter trained with other settings.*max_steps"):
-        finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=3))
-    forced = finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=3), force=True)
+        finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=3))
+    forced = finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=3), force=True)
     assert forced.trained and forced.metadata["training"]["steps"] == 3
 
 
@@ -261,7 +261,7 @@ def test_malformed_pairs_are_reported_not_dropped_silently(tiny_trainable_model,
         f.write(json.dumps({"id": "notext", "summary": "A summary without an article."}) + "\n")
         f.write("[1, 2]\n")
     with caplog.at_level(logging.WARNING, logger="summarizer"):
-        result = finetune(path, tmp_path / "adapter", model=tiny_trainable_model, config=fast(max_steps=1))
+        result = finetune(path, tmp_path / "adapter", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=1))
     assert "4 of 8 training pair(s)" in caplog.text
     assert "line 5" in caplog.text and "id noref" in caplog.text
     data = result.metadata["data"]
@@ -277,24 +277,19 @@ def test_no_usable_pairs_and_bad_settings_are_clear_errors(tiny_trainable_model,
     empty = tmp_path / "e.jsonl"
     empty.write_text(json.dumps({"id": "a", "article": "Text only."}) + "\n")
     with pytest.raises(InputError, match="no usable training pairs .*1 left out: line 1 \\(id a\\): no reference"):
-        finetune(empty, tmp_path / "x", model=tiny_trainable_model, config=fast())
+        finetune(empty, tmp_path / "x", pipeline="abstractive", model=tiny_trainable_model, config=fast())
     pairs = write_pairs(tmp_path / "t.jsonl", n=2)
     with pytest.raises(ConfigError, match=r"pipeline 'lead3' has no model stage \(stages: chunk, extract, filter\)"):
         finetune(pairs, tmp_path / "x", pipeline="lead3", config=fast())
-    # rewrite is default's model stage and makes its own prompts, one per sentence
-    with pytest.raises(ConfigError, match=r"pipeline 'default' \(stages: chunk, extract, rewrite, filter\) cannot be "
-                                          r"fine-tuned: its stages before the model stage 'rewrite' \(chunk, extract\) "
-                                          r"make no prompt.*--pipeline abstractive"):
-        finetune(pairs, tmp_path / "x", pipeline="default", model=tiny_trainable_model, config=fast())
     assert not (tmp_path / "x").exists()
     with pytest.raises(ConfigError, match="starts from a base model, not from an adapter"):
-        finetune(pairs, tmp_path / "x", model=tiny_trainable_model, overrides=['generate.adapter="somewhere"'], config=fast())
+        finetune(pairs, tmp_path / "x", pipeline="abstractive", model=tiny_trainable_model, overrides=['generate.adapter="somewhere"'], config=fast())
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(OutputError, match="is not empty and is not an adapter folder .*notes.txt"):
-        finetune(pairs, tmp_path / "busy", model=tiny_trainable_model, config=fast())
+        finetune(pairs, tmp_path / "busy", pipeline="abstractive", model=tiny_trainable_model, config=fast())
     with pytest.raises(ConfigError, match="batch_size must be at least 1"):
-        finetune(pairs, tmp_path / "x", model=tiny_trainable_model, config=fast(batch_size=0))
+        finetune(pairs, tmp_path / "x", pipeline="abstractive", model=tiny_trainable_model, config=fast(batch_size=0))
 
 
 def own_model_stage(records, ctx):
@@ -320,8 +315,8 @@ def test_padded_batches_and_accumulation_weigh_every_target_token_the_same(tiny_
     """One step over the same two pairs, as one padded batch of 2 or as 2 accumulated batches
     of 1: the loss is the mean over all their target tokens either way."""
     path = write_pairs(tmp_path / "t.jsonl", n=8)
-    together = finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=1, batch_size=2, grad_accum=1))
-    accumulated = finetune(path, tmp_path / "b", model=tiny_trainable_model, config=fast(max_steps=1, batch_size=1, grad_accum=2))
+    together = finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=1, batch_size=2, grad_accum=1))
+    accumulated = finetune(path, tmp_path / "b", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=1, batch_size=1, grad_accum=2))
     first = together.metadata["training"]["loss_per_step"][0]
     assert first == pytest.approx(accumulated.metadata["training"]["loss_per_step"][0], abs=2e-4)
 
@@ -343,8 +338,37 @@ def test_gradient_checkpointing_trains_the_same_adapter(tiny_trainable_model, tm
     import torch
 
     path = write_pairs(tmp_path / "t.jsonl", n=4)
-    finetune(path, tmp_path / "a", model=tiny_trainable_model, config=fast(max_steps=2, lora_dropout=0.0))
-    finetune(path, tmp_path / "b", model=tiny_trainable_model,
+    finetune(path, tmp_path / "a", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=2, lora_dropout=0.0))
+    finetune(path, tmp_path / "b", pipeline="abstractive", model=tiny_trainable_model,
              config=fast(max_steps=2, lora_dropout=0.0, gradient_checkpointing=True))
     a, b = adapter_weights(tmp_path / "a"), adapter_weights(tmp_path / "b")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_a_finished_run_is_packaged_in_half_precision_with_its_notice(tiny_trainable_model, tmp_path):
+    from safetensors import safe_open
+
+    from summarizer.finetune_folder import package_adapter
+
+    path = write_pairs(tmp_path / "t.jsonl", n=4)
+    finetune(path, tmp_path / "run", pipeline="abstractive", model=tiny_trainable_model, config=fast(max_steps=1))
+    with pytest.raises(ModelError, match="cannot read summarizer-adapter.json"):  # not a finished run
+        package_adapter(tmp_path / "run" / "checkpoints", "cmd", {}, 1.0, target=tmp_path / "nowhere")
+    assert not (tmp_path / "nowhere").exists()
+    target = package_adapter(tmp_path / "run", "summarizer finetune ...", {"train": 4}, 12.3, target=tmp_path / "pkg")
+    assert sorted(p.name for p in target.iterdir()) == ["NOTICE", "adapter_config.json", "adapter_model.safetensors",
+                                                        "summarizer-adapter.json"]
+    full = adapter_weights(tmp_path / "run")
+    with safe_open(str(target / "adapter_model.safetensors"), framework="pt") as handle:
+        assert set(handle.keys()) == set(full)
+        for key in handle.keys():
+            half = handle.get_tensor(key)
+            assert str(half.dtype) == "torch.float16" and (half.float() - full[key]).abs().max() < 1e-2
+    meta = adapters.read_metadata(target)
+    assert meta["made_by"] == {"command": "summarizer finetune ...", "make_target": "make adapter",
+                               "split": {"train": 4}, "wall_seconds": 12.3}
+    assert meta["data"]["train"] == "t.jsonl" and meta["weights_sha256"] == adapters.weights_digest(target)
+    assert json.loads((target / "adapter_config.json").read_text())["base_model_name_or_path"] == meta["base_model"]
+    assert meta["base_sha256"] is None  # a model folder: its digest is not known without reading it
+    # and it loads like any adapter
+    assert models.load_model(tiny_trainable_model, adapter=str(target)) is not None

@@ -344,3 +344,77 @@ def test_a_rerun_recognises_its_own_output_whose_first_record_is_long(tmp_path):
         result = run_cli("run", table, "-o", out, "-p", "lead3")
         assert result.exit_code == 0, result.output
     assert "1 reused" in result.output
+
+
+# --- .summarizer-run: what the run made of its output ---------------------------------------
+
+def test_the_run_meta_says_what_was_copied_over_every_record_of_the_output(article_folder, tmp_path):
+    from summarizer.pipeline import Pipeline
+    from summarizer.segment import segment
+
+    (article_folder / "blank.txt").write_text("  \n", encoding="utf-8")  # a failed record: left out
+    out = tmp_path / "out"
+    lead3 = Pipeline.load("lead3")
+    first = runner.run_to_folder([article_folder], out, lead3, limit=2, progress=False)
+    assert json.loads((out / outputs.RUN_META).read_text(encoding="utf-8"))["model"]["documents"] == 1
+    result = runner.run_to_folder([article_folder], out, lead3, progress=False, resume=True)
+    assert first.failed == 1 and result.reused == 1  # the blank document is tried again
+    meta = json.loads((out / outputs.RUN_META).read_text(encoding="utf-8"))
+    assert (meta["documents"], meta["failed"], meta["reused"]) == (4, 1, 1)
+    assert meta["fingerprint"] == lead3.config.fingerprint()
+    model = meta["model"]
+    assert model == result.model
+    records = [r for r in read_jsonl(out / store.FINAL) if r["error"] is None]
+    # Every finished record, the one reused from the first run too, and only those.
+    assert model["documents"] == len(records) == 3
+    assert model["sentences"] == sum(len(segment(r["summary"])) for r in records)
+    # lead3 copies its first three sentences: all verbatim, nothing new, the extract's length.
+    assert model["verbatim_share"] == 1.0 and model["sentences_verbatim"] == 1.0
+    assert model["novel_1"] == model["novel_2"] == 0
+    assert model["extract_ratio"] == pytest.approx(1.0) and model["documents_with_extract"] == 3
+    assert (model["repeated_sentences"], model["documents_with_repeats"]) == (0, 0)
+    assert model["numbers_in_source"] == model["entities_in_source"] == 1.0
+    assert model["documents_with_numbers"] == 3
+
+
+def test_the_run_meta_of_a_rewriting_pipeline_counts_what_it_changed(tmp_path, monkeypatch):
+    from summarizer.evaluation.words import words
+    from summarizer.pipeline import Pipeline
+    from summarizer.records import Record
+
+    table = jsonl(tmp_path / "t.jsonl", [{"id": k, "text": v} for k, v in ARTICLES.items()])
+    real = Pipeline.run
+
+    def rewrite(self, records):  # a stand-in model: an extracted sentence, twice, and one of its own
+        for record in real(self, records):
+            copied = record.sentence_text(record.extract[-1])
+            record.summary = f"{copied} {copied} The town of Kessel will pay 9 million crowns."
+            yield record
+
+    monkeypatch.setattr(Pipeline, "run", rewrite)
+    result = runner.run_to_folder([table], tmp_path / "out", Pipeline.load("lead3"), progress=False)
+    model = result.model
+    assert model["verbatim_share"] == pytest.approx(2 / 3) and model["repeated_sentences"] == 3
+    assert model["numbers_in_source"] < 1 and model["entities_in_source"] < 1  # 9; Kessel
+    assert 0 < model["novel_2"] < 1
+    finished = [Record.from_dict(r) for r in read_jsonl(tmp_path / "out" / store.FINAL)]
+    ratios = [len(words(r.summary)) / len(words(r.extract_text())) for r in finished]
+    assert model["extract_ratio"] == pytest.approx(sum(ratios) / 3) and model["extract_ratio"] > 1  # it added
+
+
+def test_a_run_meta_that_cannot_be_written_is_a_warning_and_no_stale_file(article_folder, tmp_path, monkeypatch,
+                                                                         caplog):
+    from summarizer.pipeline import Pipeline
+
+    out = tmp_path / "out"
+    assert runner.run_to_folder([article_folder], out, Pipeline.load("lead3"), progress=False).model
+    assert (out / outputs.RUN_META).is_file()
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runner, "write_run_meta", full)
+    result = runner.run_to_folder([article_folder], out, Pipeline.load("lead3"), progress=False, resume=False)
+    assert result.total == 3 and result.model is None and (out / store.FINAL).is_file()
+    assert not (out / outputs.RUN_META).exists()  # not the last run's, which described another output
+    assert "could not write" in caplog.text and "No space left" in caplog.text

@@ -57,7 +57,7 @@ def _summaries(path):
     return [(r["id"], r["generation"], r["summary"], r["error"], r["fallback"], r["meta"]) for r in read_jsonl(path)]
 
 
-@pytest.mark.parametrize("pipeline", ["default", "abstractive"])  # rewrite stage / prompt + generate stages
+@pytest.mark.parametrize("pipeline", ["compress", "default"])  # rewrite stage / prompt + generate stages
 def test_ray_engine_gives_the_local_engines_summaries(local_ray, twenty_documents, tmp_path, lively_model, pipeline):
     pipe = Pipeline.load(pipeline, model=lively_model, overrides=SETTINGS)
     local = run_to_folder([twenty_documents], tmp_path / "local", pipe)
@@ -74,13 +74,13 @@ def test_ray_engine_gives_the_local_engines_summaries(local_ray, twenty_document
     # the model's output varies (the default pipeline's raw rewrites, before the checks)
     raw = [o["generation"] for r in read_jsonl(tmp_path / "local" / "summaries.jsonl") for o in r["meta"].get("rewrites", [])]
     assert len(set(raw or [generation for _, generation, _, _, _, _ in expected])) >= (5 if raw else 10)
-    assert bool(raw) == (pipeline == "default")
+    assert bool(raw) == (pipeline == "compress")
     shards = sorted((tmp_path / "ray" / "parquet").iterdir())
     assert len(shards) == 3 and sum(pq.read_metadata(p).num_rows for p in shards) == 20
     # Records carry the same trace of stages.
     stages = [[t["stage"] for t in r["trace"]] for r in read_jsonl(tmp_path / "ray" / "summaries.jsonl")]
     assert stages == [[t["stage"] for t in r["trace"]] for r in read_jsonl(tmp_path / "local" / "summaries.jsonl")]
-    assert set(stages[0]) == {"chunk", "extract", "filter", "generate"} | ({"rewrite"} if pipeline == "default" else {"prompt"})
+    assert set(stages[0]) == {"chunk", "extract", "filter", "generate"} | ({"rewrite"} if pipeline == "compress" else {"prompt"})
 
 
 def test_rerun_on_ray_reuses_finished_documents(local_ray, twenty_documents, tmp_path, tiny_model):

@@ -37,7 +37,7 @@ def scripted(rewrites: dict[str, str], fail: str | None = None):
 
 def run(monkeypatch, rewrites, fail=None, *overrides):
     monkeypatch.setitem(STAGES._items, "generate", scripted(rewrites, fail))
-    pipe = Pipeline.load("default", overrides=["extract.budget_tokens=0", "extract.max_sentences=3",
+    pipe = Pipeline.load("compress", overrides=["extract.budget_tokens=0", "extract.max_sentences=3",
                                                "extract.position_weight=1.0", *overrides])
     return next(pipe.run([Record(id="a", text=ARTICLE)]))
 
@@ -104,13 +104,13 @@ def test_a_rewrite_repeating_another_is_removed_by_the_final_filter(monkeypatch)
 
 
 def test_a_record_without_an_extract_is_an_error_not_a_crash(tiny_model):
-    pipe = Pipeline.load("default", model=tiny_model)
+    pipe = Pipeline.load("compress", model=tiny_model)
     out = list(STAGES.get("rewrite")(iter([Record(id="x", text="One. Two.")]), pipe.ctx))
     assert out[0].error.startswith("rewrite: the record has no extract")
 
 
 def test_with_a_real_model_every_sentence_gets_a_prompt_and_an_outcome(tiny_model):
-    pipe = Pipeline.load("default", model=tiny_model, overrides=["generate.max_new_tokens=6"])
+    pipe = Pipeline.load("compress", model=tiny_model, overrides=["generate.max_new_tokens=6"])
     records = [Record(id=str(i), text=ARTICLE) for i in range(3)] + [Record(id="short", text="Rain fell. It stopped.")]
     done = list(pipe.run(records))
     assert [r.id for r in done] == ["0", "1", "2", "short"]
@@ -135,7 +135,7 @@ def test_a_chat_model_gets_its_chat_template_per_sentence(tiny_chat_model, monke
             yield record
 
     monkeypatch.setitem(STAGES._items, "generate", stand_in(generate))
-    pipe = Pipeline.load("default", model=tiny_chat_model)
+    pipe = Pipeline.load("compress", model=tiny_chat_model)
     next(pipe.run([Record(id="a", text=ARTICLE)]))
     assert seen and all(p.startswith("<bos><|user|>\nRewrite this sentence") for p in seen)
     assert all(p.endswith("<|end|>\n<|assistant|>\n") for p in seen)
@@ -144,7 +144,7 @@ def test_a_chat_model_gets_its_chat_template_per_sentence(tiny_chat_model, monke
 
 
 def test_the_trace_holds_each_sentences_generation_and_the_stages_outcome(tiny_model):
-    pipe = Pipeline.load("default", model=tiny_model, overrides=["generate.max_new_tokens=4"])
+    pipe = Pipeline.load("compress", model=tiny_model, overrides=["generate.max_new_tokens=4"])
     record = next(pipe.run([Record(id="a", text=ARTICLE)]))
     generated = [t for t in record.trace if t["stage"] == "generate"]
     assert [t["sentence"] for t in generated] == list(range(1, len(record.extract) + 1))

@@ -21,7 +21,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from .files import relative_href
-from .markdown import NOTES, ROUGE_LABELS, Table, measures_table, rouge_table, significance_table
+from .markdown import NOTES, ROUGE_LABELS, Table, measures_table, model_table, rouge_table, significance_table
 from .rouge import ROUGE_TYPES
 
 if TYPE_CHECKING:
@@ -139,14 +139,16 @@ def length_chart(report: "Report") -> str:
 
 
 def faithfulness_chart(report: "Report") -> str:
-    keys = [("numbers_in_source", "numbers\nin source"), ("entities_in_source", "entities\nin source"),
-            ("novel_1", "novel\n1-grams"), ("novel_2", "novel\n2-grams"), ("novel_3", "novel\n3-grams")]
+    keys = [("faithfulness", "numbers_in_source", "numbers\nin source"),
+            ("faithfulness", "entities_in_source", "entities\nin source"),
+            ("faithfulness", "novel_1", "novel\n1-grams"), ("faithfulness", "novel_2", "novel\n2-grams"),
+            ("faithfulness", "novel_3", "novel\n3-grams"), ("model", "verbatim_share", "verbatim\nsentences")]
     series = {}
     for s in report.systems:
-        values = [s.summary["faithfulness"][key] for key, _ in keys]
+        values = [s.summary[section][key] for section, key, _ in keys]
         series[s.name] = [(None if v is None else 100 * v, None, None) for v in values]
-    return grouped_bars([label for _, label in keys], series, "% (mean over documents)",
-                        "Faithfulness and novelty")
+    return grouped_bars([label for _, _, label in keys], series, "% (mean over documents)",
+                        "Faithfulness, novelty and copying")
 
 
 def table_html(table: Table, text_columns: Sequence[int] = (), css_class: str = "",
@@ -198,6 +200,7 @@ def report_html(report: "Report") -> str:
         body += ["<h3>Against the first system (paired bootstrap)</h3>", table_html(significance)]
     body += [rouge_chart(report)] if report.systems else []
     body += ["<h2>Length, faithfulness, speed</h2>", table_html(measures_table(report))]
+    body += ["<h3>What the model did</h3>", table_html(model_table(report))]
     if report.systems:
         body += [length_chart(report), faithfulness_chart(report)]
     body += ["<h2>Notes</h2>", '<ul class="note">', *(f"<li>{html.escape(n)}</li>" for n in NOTES), "</ul>"]

@@ -5,6 +5,10 @@
     | system | n | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum |
     ...
 
+Its tables: ROUGE with intervals; the paired test against the first system; lengths,
+faithfulness and speed; what the model did (verbatim sentences, summary/extract words,
+repeated sentences); then the notes and the id problems.
+
 The tables are built once as (headers, rows of strings) and rendered here as Markdown and
 by :mod:`summarizer.evaluation.html` as HTML, so both reports always show the same numbers.
 """
@@ -97,6 +101,23 @@ def measures_table(report: "Report") -> Table:
     return headers, rows
 
 
+def model_table(report: "Report") -> Table:
+    """What the model did, against copying the extract's sentences (``summary["model"]``)."""
+    headers = ["system", "sentences/summary", "verbatim sentences %", "summary/extract words", "repeats"]
+    rows = []
+    for s in report.systems:
+        model = s.summary["model"]
+        ratio = model["extract_ratio"]
+        rows.append([
+            s.summary["name"],
+            _num(model["sentences_per_summary"], 1),
+            _share_of(model["verbatim_share"], model["documents_with_source"]),
+            "–" if ratio is None else f"{ratio:.2f} ({model['documents_with_extract']} doc(s))",
+            f"{model['repeated_sentences']} in {model['documents_with_repeats']} doc(s)",
+        ])
+    return headers, rows
+
+
 # Markdown viewers render raw HTML, links and code spans: none of that may come from a
 # summary, an id or a name. "|" as an entity, not "\\|": a backslash before it in the text
 # would otherwise turn the escape back into a cell break.
@@ -127,6 +148,11 @@ NOTES = [
     "numbers / entities in source: share of the summary's digit strings / capitalised spans "
     "(a heuristic, not NER) that occur in the source, averaged over the documents that have any.",
     "novel n-grams: share of the summary's distinct n-grams absent from the source.",
+    "verbatim sentences %: share of the summary's sentences found as they are in the source (white space, "
+    "case, quotes and a final full stop aside; part of a source sentence counts), averaged over the "
+    "summaries; 100% is pure copying. summary/extract words: summary words / words of the extract the "
+    "model was given (below 1: it shortened), averaged over the documents whose record has an extract. "
+    "repeats: summary sentences repeating an earlier one of the same summary.",
     "words: ROUGE tokens (a Chinese or Japanese character counts as one); compression: "
     "source words / summary words.",
 ]
@@ -141,6 +167,7 @@ def report_markdown(report: "Report") -> str:
     if significance:
         parts += ["## Against the first system", "", markdown_table(significance), ""]
     parts += ["## Length, faithfulness, speed", "", markdown_table(measures_table(report)), ""]
+    parts += ["## What the model did", "", markdown_table(model_table(report)), ""]
     parts += ["## Notes", "", *(f"- {note}" for note in NOTES), ""]
     messages = report.problems.messages()
     parts += ["## Id problems", ""]

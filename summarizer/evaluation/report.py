@@ -12,6 +12,13 @@
 A failed or empty summary is scored as an empty prediction (0 on every ROUGE type) and
 counted; documents a system lacks are listed in the problems, not scored for it.
 
+Besides ROUGE each system gets lengths, faithfulness (numbers and entity-like spans in the
+source, novel n-grams), ``model`` (what the model did against copying: the share of summary
+sentences found verbatim in the source, repeated sentences, summary words / words of the
+extract it was given; see :mod:`summarizer.evaluation.faithfulness`) and speed. The extract
+is the record's ``extract`` sentences (of its ``text``), joined by a space, when its stages
+had one.
+
 In per_document.csv a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return gets a leading ``'`` (:func:`csv_cell`), so a spreadsheet shows it instead of running it
 as a formula; numbers, and text that is a plain number such as ``-0.5``, are written as they are.
@@ -29,12 +36,12 @@ from typing import Any, Sequence
 from ..errors import InputError, OutputError
 from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, confidence_interval, paired_test
 from .data import Problems, Reference, SystemOutput, align, read_references, read_system
-from .faithfulness import NGRAM_SIZES, measure
+from .faithfulness import NGRAM_SIZES, measure, model_summary, record_extract
 from .files import Staged, make_folder, remove_temporary
 from .html import report_html
 from .markdown import report_markdown
 from .rouge import ROUGE_TYPES, Rouge, Score
-from .tokens import words
+from .words import words
 
 
 @dataclass
@@ -150,7 +157,9 @@ def score_documents(system: SystemOutput, references: dict[str, Reference], roug
         if error:
             summary = ""  # a failed record's partial output is not its summary
         status = "failed" if error else ("ok" if summary.strip() else "empty")
-        measures = measure(summary, ref.source)
+        # The extract the model was given, when an extract stage ran: how much of it the
+        # summary keeps (a failed record's extract says nothing of a summary).
+        measures = measure(summary, ref.source, None if error else record_extract(record))
         measures["reference_words"] = len(words(ref.reference))
         trace = record.get("trace") if isinstance(record.get("trace"), list) else []
         generate = [t.get("seconds") for t in trace if isinstance(t, dict) and t.get("stage") == "generate"]
@@ -208,6 +217,8 @@ def aggregate(result: SystemResult, config: EvalConfig) -> dict[str, Any]:
         **{f"novel_{n}": _mean(column(f"novel_{n}")) for n in NGRAM_SIZES},
         "documents_without_source": sum(d.measures.get("source_words") is None for d in docs),
     }
+    # What the model did, against copying sentences (faithfulness.model_summary).
+    summary["model"] = model_summary(d.measures for d in docs)
     timed = [d.generate_seconds for d in docs if d.generate_seconds is not None]
     summary["speed"] = {
         "generate_seconds": _mean(timed),

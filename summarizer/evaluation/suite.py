@@ -22,7 +22,8 @@ A suite file (TOML)::
     set = ["generate.max_new_tokens=48"] # optional, after the suite's own
     [pipelines.finetuned]
     pipeline = "default"
-    adapter = "../build/adapter"         # optional: a `summarizer finetune` folder (path as for datasets)
+    adapter = "../build/adapter"         # optional: a `summarizer finetune` folder (path as for datasets),
+                                         # "builtin" (the shipped one) or "" (none, not even that)
 
 ``pipelines = ["lead3", "extractive"]`` is short for tables naming built-ins. Unknown keys
 are errors that list the valid ones. Dataset and pipeline names become folder names, so they
@@ -44,6 +45,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..pipeline import Pipeline
+from ..trained import BUILTIN
 from .files import Staged, check_name, make_folder, output_error, relative_href, remove_temporary
 from .html import index_html
 from .markdown import ROUGE_LABELS, markdown_table, markdown_text, rouge_cell
@@ -176,7 +178,7 @@ def load_suite(path: str | Path) -> Suite:
         if pipeline.endswith(".toml"):
             pipeline = str(resolve_path(pipeline, suite_dir, f"{where}: pipelines.{name}.pipeline"))
         adapter = _optional_str(table, "adapter", f"{where}: pipelines.{name}")
-        if adapter is not None:
+        if adapter not in (None, "", BUILTIN):  # "": none at all; "builtin": the shipped one
             adapter = str(resolve_path(adapter, suite_dir, f"{where}: pipelines.{name}.adapter"))
         pipelines.append(PipelineSpec(
             name=name, pipeline=pipeline,

@@ -30,13 +30,11 @@ from functools import lru_cache
 import regex
 from rouge_score.tokenizers import Tokenizer
 
-# One token per character for scripts written without spaces between words; U+3005 (々)
-# and U+30FC (ー) are "Common" script but only ever occur inside such text.
-_CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\u3005\u30fc"
-_TOKEN = regex.compile(
-    rf"[{_CJK_CLASS}]|[[\p{{L}}\p{{N}}\p{{M}}]--[{_CJK_CLASS}]]+",
-    regex.V1,
-)
+# The pattern, and the unstemmed words that lengths and n-gram rates count, live in .words,
+# which imports neither rouge-score nor nltk (summarizer run measures its summaries with them).
+from .words import TOKEN as _TOKEN
+from .words import words  # noqa: F401  (re-exported: the tokens' public name)
+
 _ASCII_TOKEN = regex.compile(r"[a-z0-9]+")
 
 
@@ -79,8 +77,3 @@ def tokenizer(use_stemmer: bool = False) -> UnicodeTokenizer:
     """A shared tokenizer, so its stem cache is shared too."""
     return UnicodeTokenizer(use_stemmer)
 
-
-def words(text: str | None) -> list[str]:
-    """The unstemmed, lowercased tokens of ``text`` (what lengths and n-gram rates count):
-    words, numbers, and single Chinese/Japanese characters; no punctuation."""
-    return tokenizer(False).tokenize(text or "")
