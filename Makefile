@@ -44,6 +44,7 @@ adapter: setup
 adapter-eval: setup
 	$(BIN)/python scripts/train_adapter.py --split-only
 	$(BIN)/summarizer eval-suite eval/adapter.toml -o build/adapter/eval
+	$(BIN)/python scripts/train_adapter.py --scores build/adapter/eval/report.json
 
 # The fine-tuning experiment (bench/finetune_news.py): split CNN/DM and XSum dev into training
 # pairs and the last 100 of each, LoRA-fine-tune the default model for one epoch, then one report

@@ -2,6 +2,8 @@
 
     python scripts/train_adapter.py              split, train (resumable), package into summarizer/trained/
     python scripts/train_adapter.py --split-only write the split files only
+    python scripts/train_adapter.py --scores build/adapter/eval/report.json
+                                                 record the held-out scores (make adapter-eval) in the metadata
 
 1. **Split** (deterministic: the files' own order, which is by id): the last pairs of each dev
    set in ``../shared/data`` are held out (:data:`HELD_OUT`; ``build/adapter/<set>.heldout.jsonl``)
@@ -81,10 +83,39 @@ def train_command() -> list[str]:
             *[item for pair in SETTINGS.items() for item in pair]]
 
 
+def record_scores(report_path: Path) -> None:
+    """Put the held-out scores of an ``eval/adapter.toml`` report into the shipped adapter's
+    metadata (the weights and their digest do not change)."""
+    from summarizer.adapters import METADATA
+    from summarizer.trained import FOLDER
+
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    scores = {}
+    for dataset, entry in report["datasets"].items():
+        scores[dataset] = {}
+        for system in entry["report"]["systems"]:
+            row = {t: round(system[t]["f"], 2) for t in ("rouge1", "rouge2", "rougeLsum")}
+            row["n"] = system["n"]
+            row["fallbacks"] = system["fallbacks"]
+            if system.get("model", {}).get("sentences_verbatim") is not None:
+                row["sentences_verbatim"] = round(system["model"]["sentences_verbatim"], 3)
+            scores[dataset][system["name"]] = row
+    path = FOLDER / METADATA
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    metadata["heldout_scores"] = {"suite": "eval/adapter.toml", "rouge": "F1 x100", "scores": scores}
+    path.write_text(json.dumps(metadata, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"scores of {report_path} recorded in {path}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split-only", action="store_true", help="only write the split files")
+    parser.add_argument("--scores", type=Path, default=None,
+                        help="an eval-suite report.json of eval/adapter.toml: its scores go into the metadata")
     options = parser.parse_args()
+    if options.scores:
+        record_scores(options.scores)
+        return
     sizes = split()
     print(f"split: {json.dumps(sizes)} -> {OUT}", flush=True)
     if options.split_only:

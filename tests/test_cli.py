@@ -88,7 +88,7 @@ def run_stages_by_pipe(folder, *options, pipeline="default"):
     return [json.loads(line) for line in data.splitlines()]
 
 
-@pytest.mark.parametrize("pipeline", ["default", "abstractive"])
+@pytest.mark.parametrize("pipeline", ["default", "compress", "abstractive"])
 def test_piped_stage_commands_reproduce_run(article_folder, tmp_path, tiny_model, pipeline):
     options = ["--model", tiny_model, "--set", "generate.max_new_tokens=8", "--set", "generate.batch_size=2"]
     result = invoke(["run", str(article_folder), "-o", str(tmp_path / "o"), "-p", pipeline, *options])

@@ -57,7 +57,7 @@ def _summaries(path):
     return [(r["id"], r["generation"], r["summary"], r["error"], r["fallback"], r["meta"]) for r in read_jsonl(path)]
 
 
-@pytest.mark.parametrize("pipeline", ["compress", "default"])  # rewrite stage / prompt + generate stages
+@pytest.mark.parametrize("pipeline", ["compress", "abstractive"])  # rewrite stage / prompt + generate stages
 def test_ray_engine_gives_the_local_engines_summaries(local_ray, twenty_documents, tmp_path, lively_model, pipeline):
     pipe = Pipeline.load(pipeline, model=lively_model, overrides=SETTINGS)
     local = run_to_folder([twenty_documents], tmp_path / "local", pipe)
