@@ -120,7 +120,8 @@ def apply_filters(text: str, record: Record, ctx: Context) -> tuple[str, list[di
 
 # Where a base model starts a new document or prompt section instead of ending its summary.
 _NEW_SECTION = re.compile(r"\n\s*\n|\b(?:Article|TL;DR|Summary|Text|Question|Answer)\s*:", re.IGNORECASE)
-_LEADING_JUNK = re.compile(r"^(?:\s|[-*•>#:]|(?:TL;DR|Summary)\s*:)+", re.IGNORECASE)
+# A marker only before a space: "#Person1#" (DialogSum's speakers) and "-5" are words.
+_LEADING_JUNK = re.compile(r"^(?:\s|[-*•>#]+(?=\s|$)|:|(?:TL;DR|Summary)\s*:)+", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.)])\s+")
 
 

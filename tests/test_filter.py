@@ -177,3 +177,12 @@ def test_strip_echo_turns_list_and_headline_lines_into_sentences(ctx):
     # the unfinished last line is left for cut_unfinished
     assert cut_unfinished(text, None, ctx, None)[0] == "Council approves bridge. Work starts in May. It costs 4.5 million crowns."
     assert strip_echo("The 12-year veteran spoke.\n", None, ctx, None)[0] == "The 12-year veteran spoke."
+
+
+def test_strip_echo_keeps_a_first_word_that_starts_with_a_marker_character(ctx):
+    # DialogSum's speakers are #Person1#; a temperature may start with a minus sign
+    assert strip_echo("#Person1# greets #Person2#.", None, ctx, None) == ("#Person1# greets #Person2#.", None)
+    assert strip_echo("-5 degrees are expected tonight.", None, ctx, None)[0] == "-5 degrees are expected tonight."
+    # list and heading markers followed by a space still go
+    assert strip_echo("- The council approved a bridge.", None, ctx, None)[0] == "The council approved a bridge."
+    assert strip_echo("## Summary: The bridge opens.", None, ctx, None)[0] == "The bridge opens."
