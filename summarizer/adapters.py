@@ -70,13 +70,10 @@ def split_spec(model: str, adapter: str | None = None) -> tuple[str, str]:
     model, and nothing on any other model."""
     adapter = adapter or ""
     if adapter == BUILTIN:
-        if model != "default":
-            _note_builtin_skipped(model)
-            adapter = ""
-        elif is_adapter_folder(model):
-            adapter = ""
-        else:
+        if model == "default":
             return model, str(builtin_folder())
+        _note_builtin_skipped(model)
+        adapter = ""
     if is_adapter_folder(model):
         if adapter:
             raise ModelError(

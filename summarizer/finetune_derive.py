@@ -36,6 +36,7 @@ from .prompt import make_prompt, resolve_format
 from .records import Record
 from .rewrite import SENTENCE_SUPPORT
 from .segment import segment, strip_dateline
+from .stages import model_stage
 
 FUSION = "fusion"
 COMPRESSION = "compression"
@@ -71,8 +72,10 @@ class Derivation:
                 + (f" (left out: {why})" if why else ""))
 
 
-def derivation_for(model_stage: str) -> str | None:
-    return DERIVATIONS.get(model_stage)
+def derivation_of(config) -> str:
+    """The derivation of the pipeline's model stage; any stage but ``rewrite`` (a user's own
+    too) is given its prompt stages' prompt, so fusion."""
+    return DERIVATIONS.get(config.stages[model_stage(config.stages)], FUSION)
 
 
 def reference_sentences(reference: str) -> list[str]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .adapters import METADATA
 from .errors import ConfigError, InputError, ModelError
-from .finetune_derive import COMPRESSION, FUSION, Derivation, compression, derivation_for, fusion, length_prompts
+from .finetune_derive import COMPRESSION, FUSION, Derivation, compression, derivation_of, fusion, length_prompts
 from .finetune_loss import IGNORE
 from .generate import encode_prompt
 from .ingest import ingest
@@ -140,8 +140,7 @@ def build_prompts(pairs: Pairs, pipe, check_facts: bool = True) -> Pairs:
     A fusion pipeline whose stages before the model stage make no prompt is refused."""
     stages = prompt_stages(pipe.config)
     model = pipe.config.stages[len(stages)]
-    # Any other model stage (a user's own) is given its prompt stages' prompt: fusion.
-    kind = derivation_for(model) or FUSION
+    kind = derivation_of(pipe.config)
     kept = []
     for record in run_chain(stages, pairs.records, pipe.ctx):
         if record.error is None and kind == FUSION and record.prompt is None:
@@ -170,8 +169,7 @@ def encode(pairs: Pairs, pipe, config: FinetuneConfig) -> list[dict[str, Any]]:
     then the reference and the end token; labels are the target ids, and ``IGNORE`` on the
     prompt (no loss there)."""
     tokenizer = pipe.ctx.tokenizer
-    model = pipe.config.stages[model_stage(pipe.config.stages)]
-    section = pipe.config.rewrite if derivation_for(model) == COMPRESSION else pipe.config.prompt
+    section = pipe.config.rewrite if derivation_of(pipe.config) == COMPRESSION else pipe.config.prompt
     end = end_token_id(tokenizer, chat=resolve_format(section, pipe.ctx) == "chat")
     limit = config.max_target_tokens or pipe.config.generate.max_new_tokens
     examples = []

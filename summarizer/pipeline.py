@@ -33,7 +33,7 @@ class Pipeline:
 
     @classmethod
     def load(cls, pipeline: str = "default", model: str | None = None, overrides: Sequence[str] = (),
-             adapter: str | None = None) -> "Pipeline":
+             adapter: str | bool | None = None) -> "Pipeline":
         """A built-in pipeline by name (or a .toml path), with ``--set``-style overrides;
         ``model`` replaces the pipeline's ``generate.model`` and ``adapter`` (a folder written
         by ``summarizer finetune``, ``"builtin"``, or ``""`` / ``False`` for none) its
