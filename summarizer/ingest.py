@@ -8,7 +8,9 @@
   object or a list of objects), ``.jsonl``, ``.csv`` and ``.parquet`` are tables with one
   document per row. A folder saved by ``datasets.Dataset.save_to_disk`` is a table too.
   ``.pdf`` and word-processor files in a folder become failed records that say how to
-  convert them; other files are skipped, and the skipped types are logged.
+  convert them; other files are skipped, and the skipped types are logged. A folder that
+  holds only ``articles/`` and ``summaries/`` is read as its articles, each with the summary
+  of the same relative path as its ``reference`` (ids relative to ``articles/``).
 - In a table the text column is the first of ``text, article, document, content, body``
   that exists, and a reference summary is taken from ``summary, reference, highlights``;
   ``text_field`` / ``reference_field`` override. An ``id`` column gives the record's id,
@@ -157,6 +159,24 @@ def _ingest_source(source: Source, text_field: str | None, reference_field: str 
     except ValueError as exc:
         yield Record(id=source.doc_id, text="", meta=meta, error=f"ingest: {exc}")
         return
-    record = document_record(source.doc_id, text, None, meta)
+    reference = None
+    if source.reference is not None:
+        reference, note = _read_reference(source.reference)
+        if note:
+            warnings.append(f"ingest: reference {clean(str(source.reference))}: {note}")
+    record = document_record(source.doc_id, text, reference, meta)
     record.warnings = warnings + record.warnings
     yield record
+
+
+def _read_reference(path: Path) -> tuple[str | None, str | None]:
+    """The reference summary in ``path`` (normalized; None when empty) and what was doubtful
+    about it; a reference that cannot be read is a warning, not a failed document."""
+    problem = unreadable(path, in_folder=True)
+    if problem:
+        return None, problem
+    try:
+        text, _, note = bytes_to_text(read_bytes(path, MAX_FILE_BYTES))
+    except ValueError as exc:
+        return None, f"{exc}; the document has no reference"
+    return normalize(text) or None, note

@@ -4,7 +4,9 @@
     ['01_city_bikes', '02_harbour_storm', ...]
 
 Folders are listed recursively here, links followed or refused, the run's own output left
-out, and each file given its id; :func:`unreadable` says, when a file is about to be read,
+out, and each file given its id; a folder laid out as ``articles/`` and ``summaries/`` (the
+BBC News Summary layout, common in summarization data) is read as its articles, each with
+the summary of the same relative path as its reference; :func:`unreadable` says, when a file is about to be read,
 why it must not be (a broken link, a loop, a pipe found in a folder).
 """
 
@@ -47,6 +49,14 @@ class Source:
     in_folder: bool = False  # found by listing a folder, not named by the user
     dataset: bool = False
     problem: str | None = None  # known to be unreadable already (a folder that cannot be listed)
+    reference: Path | None = None  # the file holding this document's reference summary
+
+
+# A folder with exactly these two subfolders (and no documents beside them) holds articles
+# and their reference summaries, matched by relative path. Summarizing it whole would treat
+# the references as articles, so it is read as pairs instead.
+ARTICLES_FOLDER = "articles"
+SUMMARIES_FOLDER = "summaries"
 
 
 def plan(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = (),
@@ -71,6 +81,9 @@ def _plan(raw: str | Path, excluded: set[str], follow_links: bool = True) -> lis
         return [Source(path, clean(path.stem))]
     if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
         return [Source(path, "", dataset=True)]
+    pairs = paired_layout(path, excluded)
+    if pairs is not None:
+        return _plan_pairs(raw, *pairs, excluded, follow_links)
     sources, skipped = _list_folder(path, excluded, follow_links)
     other = ", ".join(f"{suffix} ({n})" for suffix, n in skipped.most_common())
     if not sources:
@@ -81,6 +94,65 @@ def _plan(raw: str | Path, excluded: set[str], follow_links: bool = True) -> lis
         )
     if skipped:
         log.warning("%s: skipped %d file(s) of types that are not read: %s", raw, sum(skipped.values()), other)
+    return sources
+
+
+def paired_layout(folder: Path, excluded: Iterable[str] = ()) -> tuple[Path, Path] | None:
+    """``(articles, summaries)`` when ``folder`` holds ``articles/`` and ``summaries/`` and no
+    documents beside them (``excluded`` real paths, a run's own files, do not count); None
+    otherwise. Other folders beside the two do not stop the layout: they are named in a
+    warning, as they are not read."""
+    excluded = set(excluded)
+    articles, summaries = folder / ARTICLES_FOLDER, folder / SUMMARIES_FOLDER
+    if not (articles.is_dir() and summaries.is_dir()):
+        return None
+    try:
+        entries = [entry for entry in os.scandir(folder) if entry.name not in (ARTICLES_FOLDER, SUMMARIES_FOLDER)]
+    except OSError:
+        return None
+    others = []
+    for entry in entries:
+        real = os.path.realpath(entry.path)
+        if entry.is_dir():
+            # A run's output folder inside the input holds excluded files: not the user's data.
+            if not any(path.startswith(real + os.sep) for path in excluded):
+                others.append(entry.name + "/")
+        elif Path(entry.name).suffix.lower() in SUPPORTED_SUFFIXES and real not in excluded:
+            return None  # documents beside the two: not this layout; read it all, as ever
+    if others:
+        log.warning("%s: the folder(s) %s beside %s/ and %s/ are not read; give them as inputs of their own "
+                    "to summarize them", folder, ", ".join(sorted(others)), ARTICLES_FOLDER, SUMMARIES_FOLDER)
+    return articles, summaries
+
+
+def _plan_pairs(raw: str | Path, articles: Path, summaries: Path, excluded: set[str],
+                follow_links: bool) -> list[Source]:
+    """The articles of a paired folder, each with the summary file of its relative path."""
+    sources, skipped = _list_folder(articles, excluded, follow_links)
+    if not sources:
+        raise InputError(f"folder {str(articles)!r} has no articles to summarize (looked for "
+                         f"{', '.join(sorted(DOCUMENT_SUFFIXES))}); give the folder that holds them.")
+    found = {source.doc_id: source for source in sources}
+    for source in sources:
+        if source.problem is None and source.in_folder:
+            candidate = summaries / source.path.relative_to(articles)
+            if candidate.is_file():
+                source.reference = candidate
+    references, _ = _list_folder(summaries, excluded, follow_links)
+    orphans = [ref.doc_id for ref in references if ref.doc_id not in found]
+    paired = sum(source.reference is not None for source in sources)
+    log.info("%s holds %s/ and %s/: summarizing the %d article(s) in %s/, with the summary of the same name "
+             "as each one's reference (%d found).", raw, ARTICLES_FOLDER, SUMMARIES_FOLDER, len(sources),
+             ARTICLES_FOLDER, paired)
+    if paired < len(sources):
+        log.warning("%s: %d article(s) have no summary in %s/ (their records have no reference)",
+                    raw, len(sources) - paired, SUMMARIES_FOLDER)
+    if orphans:
+        log.warning("%s: %d summary file(s) in %s/ have no article of the same name, e.g. %s; they are not read",
+                    raw, len(orphans), SUMMARIES_FOLDER, ", ".join(repr(o) for o in orphans[:3]))
+    if skipped:
+        log.warning("%s: skipped %d file(s) of types that are not read: %s", articles, sum(skipped.values()),
+                    ", ".join(f"{suffix} ({n})" for suffix, n in skipped.most_common()))
     return sources
 
 

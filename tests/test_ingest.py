@@ -109,3 +109,78 @@ def test_helpers():
     assert html_to_text("<p>x<br>y</p>").split() == ["x", "y"]
     with pytest.raises(ValueError, match="binary"):
         text_and_encoding(b"PK\x03\x04\x00\x00")
+
+
+def _paired(root, articles, summaries):
+    for rel, text in articles.items():
+        path = root / "articles" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for rel, text in summaries.items():
+        path = root / "summaries" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_articles_and_summaries_folder_is_read_as_pairs(tmp_path, caplog):
+    _paired(tmp_path, {"sport/001.txt": "Goal in the last minute. The crowd cheered.",
+                       "sport/002.txt": "A quiet draw. Nobody scored."},
+            {"sport/001.txt": "A late goal won it.", "sport/009.txt": "No article has this name."})
+    with caplog.at_level("INFO", logger="summarizer"):
+        records = list(ingest([tmp_path]))
+    # The summaries are references, not documents: ids are relative to articles/.
+    assert [r.id for r in records] == ["sport/001", "sport/002"]
+    assert records[0].reference == "A late goal won it."
+    assert records[1].reference is None and records[1].error is None
+    log = caplog.text
+    assert "summarizing the 2 article(s) in articles/" in log and "(1 found)" in log
+    assert "1 article(s) have no summary" in log
+    assert "'sport/009'" in log
+
+
+def test_folder_with_more_than_the_pair_is_read_whole(tmp_path):
+    _paired(tmp_path, {"a.txt": "One article here."}, {"a.txt": "Its summary."})
+    (tmp_path / "notes.txt").write_text("Another document beside them.", encoding="utf-8")
+    records = list(ingest([tmp_path]))
+    assert sorted(r.id for r in records) == ["articles/a", "notes", "summaries/a"]
+    assert all(r.reference is None for r in records)
+
+
+def test_paired_folder_reference_that_cannot_be_read_is_a_warning(tmp_path):
+    _paired(tmp_path, {"a.txt": "One article here."}, {})
+    (tmp_path / "summaries").mkdir()
+    (tmp_path / "summaries" / "a.txt").write_bytes(b"%PDF-1.4 binary")
+    [record] = list(ingest([tmp_path]))
+    assert record.error is None and record.reference is None
+    assert any("reference" in w for w in record.warnings)
+
+
+def test_paired_folder_without_articles_says_so(tmp_path):
+    (tmp_path / "articles").mkdir()
+    _paired(tmp_path, {}, {"a.txt": "A summary without its article."})
+    with pytest.raises(InputError, match="no articles to summarize"):
+        list(ingest([tmp_path]))
+
+
+def test_paired_folder_survives_a_run_output_inside_it(tmp_path, caplog):
+    _paired(tmp_path, {"a.txt": "One article here. It has two sentences."}, {"a.txt": "Its summary."})
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "b.txt").write_text("Not read.", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="summarizer"):
+        records = list(ingest([tmp_path], exclude=[]))
+    assert [r.id for r in records] == ["a"] and records[0].reference == "Its summary."
+    assert "extra/" in caplog.text and "not read" in caplog.text
+
+
+def test_paired_folder_run_twice_with_output_inside_resumes(tmp_path):
+    from summarizer.pipeline import Pipeline
+    from summarizer.runner import run_to_folder
+
+    _paired(tmp_path, {"a.txt": "One article here. It has two sentences.", "b.txt": "Another one. Short."},
+            {"a.txt": "Its summary.", "b.txt": "The other summary."})
+    pipe = Pipeline.load("lead3")
+    first = run_to_folder([tmp_path], tmp_path / "out", pipe)
+    second = run_to_folder([tmp_path], tmp_path / "out", pipe, resume=True)
+    assert [r.id for r in first.records] == [r.id for r in second.records] == ["a", "b"]
+    assert second.reused == 2
+    assert [r.reference for r in second.records] == ["Its summary.", "The other summary."]
