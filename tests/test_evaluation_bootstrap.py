@@ -28,6 +28,16 @@ def test_edge_cases():
 def test_paired_test_finds_a_consistent_difference_and_not_a_tie():
     better = [v + 5 + (i % 3) for i, v in enumerate(VALUES)]
     result = paired_test(VALUES, better)
-    assert result.delta == pytest.approx(5.9) and result.low > 0 and result.p < 0.05
+    # Ten documents, every one better: the exact permutation test's smallest p, 2/2^10.
+    assert result.delta == pytest.approx(5.9) and result.low > 0 and result.p_value == 2 / 2**10
+    assert (result.p_method, result.p_assignments) == ("exact", 1024)
     tie = paired_test(VALUES, VALUES)
-    assert tie.delta == 0 and tie.p == 1.0
+    assert tie.delta == 0 and tie.p_value == 1.0
+
+
+def test_p_value_is_never_zero_even_when_no_resample_crosses_zero():
+    # The old bootstrap p was the share of resampled means across zero: 0 here, printed "p<0.001".
+    better = [v + 5 for v in VALUES] * 3  # 30 documents: the seeded random test
+    result = paired_test(VALUES * 3, better, permutations=999)
+    assert result.p_value == 1 / 1000 and result.p_method == "random"
+    assert paired_test(VALUES * 3, better, permutations=999) == result

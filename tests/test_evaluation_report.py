@@ -107,11 +107,28 @@ def test_report_files(tmp_path):
     data = json.loads(written[0].read_text())
     system = data["systems"][0]
     assert system["name"] == "run" and system["n"] == 2
-    assert set(system["rougeLsum"]) == {"f", "low", "high", "p", "r"}
+    # "p" was precision here and a p-value in vs_first: now each has its own name.
+    assert set(system["rougeLsum"]) == {"f", "low", "high", "precision", "recall"}
     assert data["settings"]["bootstrap"] == {"resamples": 200, "seed": 12345, "confidence": 0.95}
+    assert data["settings"]["tokenization"]["name"] == "rouge-score"
     table = pd.read_csv(written[1])
     assert list(table["id"]) == ["d1", "d2"] and list(table["status"]) == ["ok", "empty"]
-    assert "| run | 2 |" in written[2].read_text()
+    assert {"rouge1_f", "rouge1_precision", "rouge1_recall"} <= set(table.columns) and "rouge1_p" not in table
+    markdown = written[2].read_text()
+    assert "| run | 2 |" in markdown and "ROUGE tokenization: rouge-score" in markdown
+
+
+def test_paired_comparison_reports_p_value_never_a_bare_p(tmp_path):
+    rows = [record(f"d{i}", "The council approved a bridge.") for i in range(3)]
+    better = [record(f"d{i}", "The council approved a bridge costing 4.5 million crowns.") for i in range(3)]
+    first = write_jsonl(tmp_path / "a" / "summaries.jsonl", rows)
+    second = write_jsonl(tmp_path / "b" / "summaries.jsonl", better)
+    data = evaluate([first, second], config=FAST).to_dict()
+    comparison = data["systems"][1]["vs_first"]["rouge1"]
+    assert set(comparison) == {"n", "delta", "low", "high", "p_value", "p_method", "p_assignments"}
+    # Three documents, all better: the exact test's smallest two-sided p, 2/2^3.
+    assert (comparison["p_value"], comparison["p_method"], comparison["p_assignments"]) == (0.25, "exact", 8)
+    assert data["settings"]["permutation_test"]["exact_up_to_n"] == 16
 
 
 def test_two_evaluations_give_identical_reports(tmp_path):

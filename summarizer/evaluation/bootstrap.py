@@ -1,4 +1,4 @@
-"""Seeded bootstrap: confidence intervals of a mean, and a paired test between two systems.
+"""Seeded bootstrap: confidence intervals of a mean, and the paired comparison of two systems.
 
     >>> confidence_interval([40.0, 42.0, 38.0, 45.0], resamples=1000, seed=12345)
     (39.0, 43.75)
@@ -11,7 +11,10 @@ moves the last digit of a table from one run to the next.
 
 :func:`paired_test` resamples the *same* documents for both systems (Koehn 2004;
 Berg-Kirkpatrick et al. 2012), so the document-to-document variation that both systems
-share does not hide a real difference.
+share does not hide a real difference: that gives the interval of the mean difference. Its
+p-value comes from the paired permutation test of :mod:`summarizer.evaluation.permutation`
+(exact for few documents), not from the resamples: a bootstrap share of resampled means
+across zero is 0 whenever none crosses, which says nothing about how small p really is.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from .permutation import DEFAULT_PERMUTATIONS, DEFAULT_SEED, sign_flip_test
+
 DEFAULT_RESAMPLES = 1000
-DEFAULT_SEED = 12345
 # Resampled means are computed this many resamples at a time, to bound memory on big sets.
 _BLOCK = 100
 
@@ -58,13 +62,16 @@ def confidence_interval(
 class PairedResult:
     n: int
     delta: float  # mean(b) - mean(a)
-    low: float
+    low: float  # the paired bootstrap interval of delta
     high: float
-    # Two-sided: twice the share of resampled differences on the other side of zero.
-    p: float
+    # Two-sided paired permutation (sign-flip) test; "exact" or "random" (seeded) assignments.
+    p_value: float
+    p_method: str
+    p_assignments: int
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "delta": self.delta, "low": self.low, "high": self.high, "p": self.p}
+        return {"n": self.n, "delta": self.delta, "low": self.low, "high": self.high, "p_value": self.p_value,
+                "p_method": self.p_method, "p_assignments": self.p_assignments}
 
 
 def paired_test(
@@ -73,9 +80,11 @@ def paired_test(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     confidence: float = 0.95,
+    permutations: int = DEFAULT_PERMUTATIONS,
 ) -> PairedResult | None:
-    """Paired bootstrap of system ``b`` against system ``a`` on the same documents
-    (``a[i]`` and ``b[i]`` score document i); None when there are no documents."""
+    """System ``b`` against system ``a`` on the same documents (``a[i]`` and ``b[i]`` score
+    document i): the mean difference, its paired bootstrap interval and the permutation
+    test's p-value; None when there are no documents."""
     import numpy as np
 
     if len(a) != len(b):
@@ -86,5 +95,6 @@ def paired_test(
     means = _resampled_means(diffs, resamples, seed)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
-    p = min(1.0, 2 * min(float(np.mean(means <= 0)), float(np.mean(means >= 0))))
-    return PairedResult(n=len(diffs), delta=float(diffs.mean()), low=float(low), high=float(high), p=p)
+    test = sign_flip_test(diffs, permutations, seed)
+    return PairedResult(n=len(diffs), delta=float(diffs.mean()), low=float(low), high=float(high),
+                        p_value=test.p_value, p_method=test.method, p_assignments=test.assignments)

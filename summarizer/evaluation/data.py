@@ -1,18 +1,21 @@
 """Reading systems' outputs and references, and lining them up by id.
 
+    >>> from summarizer.evaluation.references import read_references
     >>> systems = [read_system("out/lead3/summaries.jsonl")]          # doctest: +SKIP
-    >>> references, problems = align(systems, read_references(None, systems))  # doctest: +SKIP
+    >>> refs = read_references(None, systems)                        # doctest: +SKIP
+    >>> problems = align(systems, refs.references, refs.duplicates)  # doctest: +SKIP
 
 A system's output is JSONL with at least ``id`` and ``summary`` per line (what
 ``summarizer run`` writes; ``reference``, ``text``, ``error``, ``fallback`` and ``trace`` are
-used when present). References come from the records' own ``reference`` field, or from a
-separate JSONL file joined by ``id`` whose reference is its ``summary``, ``reference`` or
-``highlights`` and whose source text (for the faithfulness measures) is its ``text``,
-``article`` or ``document``.
+used when present). References (:mod:`summarizer.evaluation.references`) come from the
+records' own ``reference`` field, or from a separate JSONL file, table or folder joined by
+``id``, whose reference is its ``summary``, ``reference`` or ``highlights`` and whose source
+text (for the faithfulness measures) is its ``text``, ``article`` or ``document``.
 
 Nothing is dropped silently: duplicate ids (the first one counts), ids a system lacks,
-and a system's ids that have no reference are all collected in :class:`Problems`, which
-the report prints and stores.
+a system's ids that have no reference, and reference files or rows that could not be read
+are all collected in :class:`Problems`, which the report prints and stores. When no system
+has a single id among the references, :func:`check_overlap` refuses to score at all.
 """
 
 from __future__ import annotations
@@ -52,9 +55,12 @@ class Problems:
     missing: dict[str, list[str]] = field(default_factory=dict)
     # system -> its ids that have no reference (not scored)
     unmatched: dict[str, list[str]] = field(default_factory=dict)
+    # reference id -> why that file or row gave no reference (unreadable, empty)
+    unread_references: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"duplicate_ids": self.duplicate_ids, "missing": self.missing, "unmatched": self.unmatched}
+        return {"duplicate_ids": self.duplicate_ids, "missing": self.missing, "unmatched": self.unmatched,
+                "unread_references": self.unread_references}
 
     def messages(self) -> list[str]:
         """One line per problem, for stderr and the Markdown report."""
@@ -65,6 +71,11 @@ class Problems:
             lines.append(f"{system}: {len(ids)} reference id(s) missing from the output, not scored: {_few(ids)}")
         for system, ids in self.unmatched.items():
             lines.append(f"{system}: {len(ids)} id(s) without a reference, not scored: {_few(ids)}")
+        if self.unread_references:
+            shown = "; ".join(f"{key!r}: {why}" for key, why in list(self.unread_references.items())[:3])
+            more = len(self.unread_references) - 3
+            lines.append(f"references: {len(self.unread_references)} file(s) or row(s) gave no reference: {shown}"
+                         + (f"; and {more} more" if more > 0 else ""))
         return lines
 
 
@@ -73,7 +84,7 @@ def _few(ids: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError(f"{str(path)!r} does not exist or is not a file; give a JSONL file such as "
                          "OUTDIR/summaries.jsonl written by 'summarizer run'.")
@@ -105,7 +116,7 @@ def _first_non_utf8(path: Path) -> int | None:
     return None
 
 
-def _first_by_id(rows: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def first_by_id(rows: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     by_id: dict[str, dict[str, Any]] = {}
     duplicates: list[str] = []
     for row in rows:
@@ -127,58 +138,22 @@ def default_name(path: str | Path) -> str:
 
 def read_system(path: str | Path, name: str | None = None) -> SystemOutput:
     path = Path(path)
-    rows = _read_jsonl(path)
+    rows = read_jsonl(path)
     if rows and not any("summary" in row or "error" in row for row in rows):
         raise InputError(
             f"{path} has no 'summary' field in any record (fields: {sorted(rows[0])}); "
             "score the output of 'summarizer run' (or of 'summarizer filter')."
         )
-    records, duplicates = _first_by_id(rows)
+    records, duplicates = first_by_id(rows)
     return SystemOutput(name=name or default_name(path), path=str(path), records=records, duplicates=duplicates)
 
 
-def _first_text(row: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+def first_text(row: dict[str, Any], fields: tuple[str, ...]) -> str | None:
     for key in fields:
         value = row.get(key)
         if isinstance(value, str) and value.strip():
             return value
     return None
-
-
-def read_references(path: str | Path | None, systems: list[SystemOutput]) -> tuple[dict[str, Reference], list[str]]:
-    """References by id (in file order) and the duplicate ids of the references file.
-
-    Without ``path`` the references are the systems' own ``reference`` fields: the first
-    system that has one for an id provides it (all are copies of the same input).
-    """
-    references: dict[str, Reference] = {}
-    if path is not None:
-        rows = _read_jsonl(Path(path))
-        by_id, duplicates = _first_by_id(rows)
-        for key, row in by_id.items():
-            reference = _first_text(row, REFERENCE_FIELDS)
-            if reference is not None:
-                references[key] = Reference(key, reference, _first_text(row, SOURCE_FIELDS))
-        if rows and not references:
-            raise InputError(f"references file {path} has no reference text in any line; "
-                             f"looked for {', '.join(REFERENCE_FIELDS)} (fields: {sorted(rows[0])}).")
-        # A references file without source text still lets the systems' records supply it.
-        for ref in references.values():
-            if ref.source is None:
-                texts = (_first_text(s.records.get(ref.id, {}), ("text",)) for s in systems)
-                ref.source = next((text for text in texts if text is not None), None)
-        return references, duplicates
-    for system in systems:
-        for key, row in system.records.items():
-            reference = _first_text(row, ("reference",))
-            if key not in references and reference is not None:
-                references[key] = Reference(key, reference, _first_text(row, ("text",)))
-    if not references:
-        raise InputError(
-            "no reference summaries: the records have no 'reference' field. Give the references "
-            "with --references FILE (JSONL with 'id' and 'summary', 'reference' or 'highlights')."
-        )
-    return references, []
 
 
 def align(systems: list[SystemOutput], references: dict[str, Reference],
@@ -197,3 +172,19 @@ def align(systems: list[SystemOutput], references: dict[str, Reference],
         if unmatched:
             problems.unmatched[system.name] = unmatched
     return problems
+
+
+def check_overlap(systems: list[SystemOutput], references: dict[str, Reference], where: str) -> None:
+    """Refuse to score when no system has any reference id: a report of n = 0 everywhere
+    would only hide that the ids do not match (references of another folder, say)."""
+    if any(key in system.records for system in systems for key in references):
+        return
+    sides = [f"the references ({where}) have {len(references)} id(s), e.g. {_few(list(references), 3)}"]
+    sides += [f"{s.name} has {len(s.records)} id(s)" + (f", e.g. {_few(list(s.records), 3)}" if s.records else "")
+              for s in systems]
+    raise InputError(
+        "nothing to score: no system has an id of the references, so every n would be 0. "
+        + "; ".join(sides) + ". Ids are matched exactly: give the references of the documents the systems "
+        "were run on (for a folder, ids are the files' paths relative to it, without the suffix, as "
+        "'summarizer run' names them; for a table, its 'id' column)."
+    )

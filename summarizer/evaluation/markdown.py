@@ -5,9 +5,10 @@
     | system | n | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum |
     ...
 
-Its tables: ROUGE with intervals; the paired test against the first system; lengths,
-faithfulness and speed; what the model did (verbatim sentences, summary/extract words,
-repeated sentences); then the notes and the id problems.
+Its tables: ROUGE with intervals (and the tokenization used); the paired differences against
+the first system, with their intervals and p-values; lengths, faithfulness and speed; what the
+model did (verbatim sentences, summary/extract words, repeated sentences); then the notes and
+the id problems. :func:`summary_tables` is what ``summarizer eval`` prints.
 
 The tables are built once as (headers, rows of strings) and rendered here as Markdown and
 by :mod:`summarizer.evaluation.html` as HTML, so both reports always show the same numbers.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from .permutation import DEFAULT_PERMUTATIONS, EXACT_MAX_N
 from .rouge import ROUGE_TYPES
 
 if TYPE_CHECKING:
@@ -55,8 +57,14 @@ def rouge_table(report: "Report") -> Table:
     return headers, rows
 
 
+def p_value_text(p_value: float) -> str:
+    """A p-value as it is, to three significant digits: ``0.0156``, ``0.5``, ``1``."""
+    return f"p={p_value:.3g}"
+
+
 def significance_table(report: "Report") -> Table | None:
-    """Paired bootstrap of every system against the first, on the documents both have."""
+    """Every system against the first, on the documents both have: the mean difference, its
+    paired bootstrap interval and the paired permutation test's p-value."""
     if len(report.systems) < 2:
         return None
     headers = ["system", f"vs {report.systems[0].name}: shared n",
@@ -70,12 +78,36 @@ def significance_table(report: "Report") -> Table | None:
             if result is None:
                 cells.append("–")
                 continue
-            mark = " *" if result["p"] < 0.05 else ""
-            # No resample crossed zero: p is below what this many resamples can resolve.
-            p = f"p<{1 / report.config.resamples:.3g}" if result["p"] == 0 else f"p={result['p']:.3f}"
-            cells.append(f"{result['delta']:+.2f} [{result['low']:+.2f}, {result['high']:+.2f}], {p}{mark}")
+            mark = " *" if result["p_value"] < 0.05 else ""
+            cells.append(f"{result['delta']:+.2f} [{result['low']:+.2f}, {result['high']:+.2f}], "
+                         f"{p_value_text(result['p_value'])}{mark}")
         rows.append([system.name, str(comparison["n"]), *cells])
     return headers, rows
+
+
+TOKENIZATION_NAMES = {
+    "rouge-score": "rouge-score's default tokenizer (lowercased ASCII letters and digits), so the figures "
+                   "compare with published ones",
+    "unicode": "Unicode words (the letters of every script kept; rouge-score's tokenizer would drop them)",
+    "cjk": "one token per Chinese or Japanese character (character-level ROUGE), Unicode words otherwise",
+}
+
+
+def tokenization_note(report: "Report") -> str | None:
+    """Which tokenization ROUGE used for this report's references, and why; None when unknown."""
+    tokenization = report.tokenization
+    if tokenization is None:
+        return None
+    return f"ROUGE tokenization: {tokenization.name}, {TOKENIZATION_NAMES[tokenization.name]}; {tokenization.reason}."
+
+
+def summary_tables(report: "Report") -> str:
+    """The ROUGE table and, with two systems or more, the differences against the first one."""
+    parts = [markdown_table(rouge_table(report))]
+    significance = significance_table(report)
+    if significance:
+        parts += ["", markdown_table(significance)]
+    return "\n".join(parts)
 
 
 def measures_table(report: "Report") -> Table:
@@ -143,8 +175,13 @@ def markdown_table(table: Table) -> str:
 
 NOTES = [
     "ROUGE: F1 x100 (mean over documents) with its seeded bootstrap 95% interval; rouge-score with "
-    "Porter stemming, rougeLsum on one sentence per line. Failed and empty summaries score 0.",
-    "Δ: paired bootstrap against the first system on the documents both have; * marks p < 0.05.",
+    "Porter stemming, rougeLsum on one sentence per line, tokenized as stated under the ROUGE table. "
+    "Failed and empty summaries score 0.",
+    "Δ: mean difference from the first system on the documents both have, with its paired bootstrap 95% "
+    "interval. p: two-sided paired permutation test, the signs of the per-document differences flipped: "
+    f"exact (all 2^n assignments) up to {EXACT_MAX_N} documents, else over {DEFAULT_PERMUTATIONS:,} seeded "
+    "random assignments (unless set otherwise) with p = (count + 1) / (assignments + 1), so never 0. "
+    "* marks p < 0.05.",
     "numbers / entities in source: share of the summary's digit strings / capitalised spans "
     "(a heuristic, not NER) that occur in the source, averaged over the documents that have any.",
     "novel n-grams: share of the summary's distinct n-grams absent from the source.",
@@ -153,7 +190,7 @@ NOTES = [
     "summaries; 100% is pure copying. summary/extract words: summary words / words of the extract the "
     "model was given (below 1: it shortened), averaged over the documents whose record has an extract. "
     "repeats: summary sentences repeating an earlier one of the same summary.",
-    "words: ROUGE tokens (a Chinese or Japanese character counts as one); compression: "
+    "words: Unicode words, unstemmed (a Chinese or Japanese character counts as one); compression: "
     "source words / summary words.",
 ]
 
@@ -163,6 +200,9 @@ def report_markdown(report: "Report") -> str:
     refs = markdown_text(report.references) if report.references else "the records' own `reference` field"
     parts += [f"{report.n_references} reference(s) from {refs}.", ""]
     parts += ["## ROUGE", "", markdown_table(rouge_table(report)), ""]
+    note = tokenization_note(report)
+    if note:
+        parts += [markdown_text(note), ""]
     significance = significance_table(report)
     if significance:
         parts += ["## Against the first system", "", markdown_table(significance), ""]

@@ -3,11 +3,12 @@
     >>> report = evaluate(["out/lead3/summaries.jsonl", "out/default/summaries.jsonl"])  # doctest: +SKIP
     >>> write_report(report, "build/report")                                             # doctest: +SKIP
     >>> report.systems[0].summary["rougeLsum"]                                           # doctest: +SKIP
-    {'f': 36.1, 'low': 34.9, 'high': 37.4, 'p': 33.2, 'r': 44.0}
+    {'f': 36.1, 'low': 34.9, 'high': 37.4, 'precision': 33.2, 'recall': 44.0}
 
-    read systems -> read references -> align ids -> score documents -> aggregate
-    (bootstrap intervals, paired test against the first system) -> write JSON, CSV,
-    Markdown and HTML
+    read systems -> read references -> align ids (none in common: an error) -> choose the
+    tokenization from the references -> score documents -> aggregate (bootstrap intervals;
+    against the first system the paired difference, its interval and the permutation test's
+    p_value) -> write JSON, CSV, Markdown and HTML
 
 A failed or empty summary is scored as an empty prediction (0 on every ROUGE type) and
 counted; documents a system lacks are listed in the problems, not scored for it.
@@ -31,17 +32,22 @@ import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import InputError, OutputError
 from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, confidence_interval, paired_test
-from .data import Problems, Reference, SystemOutput, align, read_references, read_system
+from .data import Problems, Reference, SystemOutput, align, check_overlap, read_system
 from .faithfulness import NGRAM_SIZES, measure, model_summary, record_extract
 from .files import Staged, make_folder, remove_temporary
 from .html import report_html
 from .markdown import report_markdown
+from .permutation import DEFAULT_PERMUTATIONS, EXACT_MAX_N
+from .references import read_references
 from .rouge import ROUGE_TYPES, Rouge, Score
 from .words import words
+
+if TYPE_CHECKING:
+    from .tokens import Tokenization
 
 
 @dataclass
@@ -50,6 +56,10 @@ class EvalConfig:
     seed: int = DEFAULT_SEED
     confidence: float = 0.95
     use_stemmer: bool = True
+    # Random sign assignments of the paired permutation test beyond EXACT_MAX_N documents.
+    permutations: int = DEFAULT_PERMUTATIONS
+    # "auto" (chosen from the references' letters), "rouge-score", "unicode" or "cjk".
+    tokenization: str = "auto"
     # Best and worst documents shown per system in the HTML report.
     examples: int = 3
 
@@ -84,6 +94,8 @@ class Report:
     n_references: int
     systems: list[SystemResult]
     problems: Problems
+    tokenization: Tokenization | None = None
+    references_kind: str = "records"  # "records", "jsonl", "table" or "folder"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,11 +105,13 @@ class Report:
                 "scale": "x100",
                 "stemming": self.config.use_stemmer,
                 "rougeLsum": "one sentence per line (summarizer.segment) on both sides",
-                "tokenizer": "UnicodeTokenizer (rouge-score's on ASCII; Unicode words; CJK characters)",
+                "tokenization": self.tokenization.to_dict() if self.tokenization else None,
                 "bootstrap": {"resamples": self.config.resamples, "seed": self.config.seed,
                               "confidence": self.config.confidence},
+                "permutation_test": {"test": "paired sign-flip, two-sided", "exact_up_to_n": EXACT_MAX_N,
+                                     "permutations": self.config.permutations, "seed": self.config.seed},
             },
-            "references": {"file": self.references, "n": self.n_references},
+            "references": {"file": self.references, "kind": self.references_kind, "n": self.n_references},
             "systems": [s.summary for s in self.systems],
             "problems": self.problems.to_dict(),
         }
@@ -111,12 +125,21 @@ def evaluate(
     title: str | None = None,
 ) -> Report:
     """Score the systems' outputs in ``paths`` (named ``names``, by default after their
-    folder) against ``references`` (a JSONL file, or the records' own references)."""
+    folder) against ``references`` (a JSONL, CSV or Parquet file, a folder of text files, or
+    the records' own references). Raises InputError when no system has any reference id."""
+    from .tokens import choose_tokenization
+
     config = config or EvalConfig()
     systems = read_systems(paths, names)
-    refs, ref_duplicates = read_references(references, systems)
-    problems = align(systems, refs, ref_duplicates, str(references or "references"))
-    rouge = Rouge(use_stemmer=config.use_stemmer)
+    reference_set = read_references(references, systems)
+    refs = reference_set.references
+    where = str(references or "references")
+    problems = align(systems, refs, reference_set.duplicates, where)
+    problems.unread_references = reference_set.unread
+    check_overlap(systems, refs, where if references else "the records' own 'reference' fields")
+    # One tokenization for the whole report, so every system and document is scored alike.
+    tokenization = choose_tokenization((ref.reference for ref in refs.values()), config.tokenization)
+    rouge = Rouge(use_stemmer=config.use_stemmer, tokenization=tokenization.name)
     results = [SystemResult(s.name, s.path, score_documents(s, refs, rouge)) for s in systems]
     for result in results:
         result.summary = aggregate(result, config)
@@ -125,7 +148,7 @@ def evaluate(
     if results:
         results[0].summary["vs_first"] = None
     return Report(title or "Summarization evaluation", config, str(references) if references else None,
-                  len(refs), results, problems)
+                  len(refs), results, problems, tokenization, reference_set.kind)
 
 
 def read_systems(paths: Sequence[str | Path], names: Sequence[str] = ()) -> list[SystemOutput]:
@@ -197,8 +220,8 @@ def aggregate(result: SystemResult, config: EvalConfig) -> dict[str, Any]:
             "f": _mean(f),
             "low": interval[0] if interval else None,
             "high": interval[1] if interval else None,
-            "p": _mean([d.rouge[rouge_type].precision for d in docs]),
-            "r": _mean([d.rouge[rouge_type].recall for d in docs]),
+            "precision": _mean([d.rouge[rouge_type].precision for d in docs]),
+            "recall": _mean([d.rouge[rouge_type].recall for d in docs]),
         }
     column = lambda key: [d.measures.get(key) for d in docs]  # noqa: E731
     present = lambda key: sum(v is not None for v in column(key))  # noqa: E731
@@ -230,14 +253,15 @@ def aggregate(result: SystemResult, config: EvalConfig) -> dict[str, Any]:
 
 
 def compare(first: SystemResult, other: SystemResult, config: EvalConfig) -> dict[str, Any]:
-    """Paired bootstrap of ``other`` against ``first`` on the documents both have."""
+    """``other`` against ``first`` on the documents both have: the mean difference, its paired
+    bootstrap interval and the paired permutation test's ``p_value``."""
     theirs = {d.id: d for d in other.documents}
     shared = [(d, theirs[d.id]) for d in first.documents if d.id in theirs]
     out: dict[str, Any] = {"baseline": first.name, "n": len(shared)}
     for rouge_type in ROUGE_TYPES:
         result = paired_test([a.rouge[rouge_type].fmeasure for a, _ in shared],
                              [b.rouge[rouge_type].fmeasure for _, b in shared],
-                             config.resamples, config.seed, config.confidence)
+                             config.resamples, config.seed, config.confidence, config.permutations)
         out[rouge_type] = result.to_dict() if result else None
     return out
 
@@ -249,8 +273,8 @@ def per_document_rows(report: Report) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"system": system.name, "id": d.id, "status": d.status}
             for rouge_type in ROUGE_TYPES:
                 score = d.rouge[rouge_type]
-                row.update({f"{rouge_type}_f": score.fmeasure, f"{rouge_type}_p": score.precision,
-                            f"{rouge_type}_r": score.recall})
+                row.update({f"{rouge_type}_f": score.fmeasure, f"{rouge_type}_precision": score.precision,
+                            f"{rouge_type}_recall": score.recall})
             row.update(d.measures)
             row.update({"fallback": d.fallback, "generate_seconds": d.generate_seconds,
                         "pipeline_seconds": d.pipeline_seconds, "error": d.error,
@@ -300,6 +324,12 @@ def _check_not_an_input(report: Report, targets: list[Path]) -> None:
     inputs = {Path(s.path).resolve(): s.path for s in report.systems}
     if report.references:
         inputs[Path(report.references).resolve()] = report.references
+        folder = Path(report.references)
+        if folder.is_dir() and targets and targets[0].parent.resolve().is_relative_to(folder.resolve()):
+            # The next eval of that folder would read report.json and per_document.csv as references.
+            raise OutputError(f"the output folder {str(targets[0].parent)!r} is inside the references folder "
+                              f"{report.references!r}; the report's files would become references. Give an "
+                              "output folder outside it with --output.")
     for target in targets:
         source = inputs.get(target.resolve())
         if source is not None:

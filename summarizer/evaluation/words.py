@@ -1,4 +1,4 @@
-"""The words that lengths and n-gram rates count: ROUGE's tokens, unstemmed, without rouge-score.
+"""The words that lengths and n-gram rates count: Unicode words, unstemmed, without rouge-score.
 
     >>> words("The cats sat on 2 mats. 北京")
     ['the', 'cats', 'sat', 'on', '2', 'mats', '北', '京']
@@ -6,7 +6,9 @@
 Words are runs of Unicode letters, digits and combining marks after NFKC normalization,
 lowercased; a Chinese character, a kana and the marks that go with them are one word each;
 punctuation is none. :class:`summarizer.evaluation.tokens.UnicodeTokenizer` tokenizes with the
-same pattern (and stems, for ROUGE); this module imports neither rouge-score nor nltk, so that
+same pattern (and stems, for ROUGE on text that is not English-like); the counts are the same
+whichever tokenization ROUGE uses, so lengths compare across datasets. This module imports
+neither rouge-score nor nltk, so that
 ``summarizer run`` can measure its summaries (:mod:`summarizer.outputs`) without loading them.
 """
 
