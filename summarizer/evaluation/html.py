@@ -2,30 +2,37 @@
 
     >>> Path("report.html").write_text(report_html(report))  # doctest: +SKIP
 
-matplotlib is imported here and only here, when a page is drawn (``summarizer --help``
-never pays for it). Figures are drawn on the Agg canvas directly, without pyplot, so no
-display, global figure state or backend setting is involved.
+The charts are drawn by :mod:`summarizer.evaluation.charts` and
+:mod:`summarizer.evaluation.measure_charts` (matplotlib is imported there, only when a page
+is drawn). The best system of each ROUGE measure is bold in the tables and starred in the
+charts (:mod:`summarizer.evaluation.best`).
 
 Every text on the page is HTML-escaped, and links are built from path segments by
-:func:`summarizer.evaluation.files.relative_href` only; every name drawn in a chart goes
-through :func:`chart_label`, so a ``$`` is never read as mathtext.
+:func:`summarizer.evaluation.files.relative_href` only. The page names its input files by
+relative paths, or by their last folder and name (:func:`display_path`), never by absolute
+paths: a report is shared, and where its inputs lay on someone's machine is neither the
+reader's business nor any use to them.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import html
-import io
 import re
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from pathlib import Path, PurePath, PureWindowsPath
+from typing import TYPE_CHECKING, Any, Collection, Sequence
 
+from .best import best_by_type
+from .charts import BEST_MARK, best_caption, chart_label, grouped_bars, rouge_chart
 from .files import relative_href
 from .markdown import NOTES, ROUGE_LABELS, Table, measures_table, model_table, rouge_table, significance_table
+from .measure_charts import faithfulness_chart, length_chart
 from .rouge import ROUGE_TYPES
 
 if TYPE_CHECKING:
     from .report import Report, SystemResult
+
+__all__ = ["chart_label", "grouped_bars", "rouge_chart", "length_chart", "faithfulness_chart", "report_html",
+           "index_html", "display_path", "table_html"]
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; padding: 0 1em; }
@@ -33,134 +40,72 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 td.text { white-space: pre-wrap; }
+td.best { font-weight: bold; background: #fff6d5; }
 table.examples { table-layout: fixed; width: 100%; }
 table.examples td { overflow-wrap: anywhere; }
+figure { margin: 1em 0 2em; }
+figcaption { color: #555; font-size: 0.9em; max-width: 60em; }
 img { max-width: 100%; }
 .problems li { color: #a33; }
 .note { color: #555; font-size: 0.9em; }
 """
-# One colour per system, the same in every chart (matplotlib's default cycle).
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+TABLE_BEST = (f"Bold: the highest mean F1 of the column ({BEST_MARK} in the chart). Where its interval overlaps "
+              "another system's, the lead may be chance: the paired test says more.")
+
+_WINDOWS = re.compile(r"[A-Za-z]:[\\/]|\\\\")
 
 
-LABEL_LENGTH = 40
-_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+def display_path(path: object) -> str:
+    """``path`` as the page shows it: a relative path as given (it says where the file is
+    from where the command ran); anything else (absolute, or climbing out with ``..``) as
+    ``…/folder/name``, its own folder being what tells ``…/lead3/summaries.jsonl`` from
+    ``…/default/summaries.jsonl``."""
+    text = str(path)
+    # A report written on Windows may be read anywhere: its C:\ paths count as absolute too.
+    pure = PureWindowsPath(text) if _WINDOWS.match(text) else PurePath(text)
+    if not pure.is_absolute() and not pure.drive and ".." not in pure.parts and not text.startswith("~"):
+        return pure.as_posix()
+    folder = pure.parent.name if pure.parent.name not in ("", "..", "~") else ""
+    return f"…/{folder}/{pure.name}" if folder else (pure.name or "…")
 
 
-def chart_label(name: object) -> str:
-    """A name as matplotlib draws it literally: ``$`` escaped (mathtext would parse, and can
-    fail on, ``$...$``), line breaks and control characters as one space, and cut to
-    :data:`LABEL_LENGTH` characters so that the layout still fits the figure."""
-    text = _SPACES.sub(" ", str(name)).strip()
-    if len(text) > LABEL_LENGTH:
-        text = text[:LABEL_LENGTH - 1] + "…"
-    return text.replace("$", "\\$")
+def _scrub(text: str, paths: Collection[str]) -> str:
+    """``text`` with every one of ``paths`` (as given and resolved) shown by :func:`display_path`."""
+    spellings = {}
+    for path in paths:
+        for spelling in (path, str(Path(path).resolve())):
+            spellings[spelling] = display_path(path)
+    # Longest first: "/a/b/refs.jsonl" before a shorter path it contains.
+    for spelling in sorted(spellings, key=len, reverse=True):
+        text = text.replace(spelling, spellings[spelling])
+    return text
 
 
-@contextlib.contextmanager
-def _plain_text() -> Iterator[None]:
-    # A matplotlibrc with text.usetex would send every label through LaTeX, which may not be
-    # installed and chokes on "%", "&" and "_".
-    import matplotlib
-
-    with matplotlib.rc_context({"text.usetex": False}):
-        yield
-
-
-def _figure(width: float = 8, height: float = 3.6):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure) -> str:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="chart" src="data:image/png;base64,{data}">'
-
-
-def grouped_bars(groups: Sequence[str], series: dict[str, list[tuple[float | None, float | None, float | None]]],
-                 ylabel: str, title: str) -> str:
-    """Bars of (value, low, high) per group and series; low/high draw the interval. The series
-    names go through :func:`chart_label`; ``groups`` are drawn as given (labels of the caller's
-    own, or already made with chart_label), so that a label can keep its line break."""
-    with _plain_text():
-        figure = _figure()
-        axes = figure.add_subplot()
-        width = 0.8 / max(len(series), 1)
-        bars = []
-        for k, (name, values) in enumerate(series.items()):
-            xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(groups))]
-            heights = [v[0] or 0.0 for v in values]
-            errors = [[max(0.0, (v[0] or 0) - v[1]) if v[1] is not None else 0.0 for v in values],
-                      [max(0.0, v[2] - (v[0] or 0)) if v[2] is not None else 0.0 for v in values]]
-            has_interval = any(v[1] is not None for v in values)
-            bars.append(axes.bar(xs, heights, width, yerr=errors if has_interval else None, capsize=3,
-                                 color=COLOURS[k % len(COLOURS)]))
-        axes.set_xticks(range(len(groups)), list(groups))
-        axes.set_ylabel(ylabel)
-        axes.set_title(title)
-        axes.grid(axis="y", alpha=0.3)
-        if bars:
-            # Handles given, not found from labels: a label starting with "_" would be left out.
-            axes.legend(bars, [chart_label(name) for name in series], fontsize="small")
-        return _png(figure)
-
-
-def rouge_chart(report: "Report") -> str:
-    series = {s.name: [(s.summary[t]["f"], s.summary[t]["low"], s.summary[t]["high"]) for t in ROUGE_TYPES]
-              for s in report.systems}
-    return grouped_bars([ROUGE_LABELS[t] for t in ROUGE_TYPES], series, "F1 x100",
-                        "ROUGE F1 with bootstrap 95% intervals")
-
-
-def length_chart(report: "Report") -> str:
-    with _plain_text():
-        figure = _figure()
-        axes = figure.add_subplot()
-        data = [[d.measures["summary_words"] for d in s.documents] for s in report.systems]
-        labels = [chart_label(s.name) for s in report.systems]
-        if report.systems:
-            data.append([d.measures["reference_words"] for d in report.systems[0].documents])
-            labels.append("reference")
-        parts = axes.boxplot(data, tick_labels=labels, patch_artist=True, showmeans=True)
-        for k, box in enumerate(parts["boxes"]):
-            box.set_facecolor(COLOURS[k % len(COLOURS)] if k < len(report.systems) else "#dddddd")
-            box.set_alpha(0.6)
-        axes.set_ylabel("words per summary")
-        axes.set_title("Summary length (triangle: mean)")
-        axes.grid(axis="y", alpha=0.3)
-        return _png(figure)
-
-
-def faithfulness_chart(report: "Report") -> str:
-    keys = [("faithfulness", "numbers_in_source", "numbers\nin source"),
-            ("faithfulness", "entities_in_source", "entities\nin source"),
-            ("faithfulness", "novel_1", "novel\n1-grams"), ("faithfulness", "novel_2", "novel\n2-grams"),
-            ("faithfulness", "novel_3", "novel\n3-grams"), ("model", "verbatim_share", "verbatim\nsentences")]
-    series = {}
-    for s in report.systems:
-        values = [s.summary[section][key] for section, key, _ in keys]
-        series[s.name] = [(None if v is None else 100 * v, None, None) for v in values]
-    return grouped_bars([label for _, _, label in keys], series, "% (mean over documents)",
-                        "Faithfulness, novelty and copying")
+def rouge_best_cells(headers: Sequence[str], summaries: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
+    """(row, column) of the leading system's cell in each ROUGE column of a table whose rows
+    are ``summaries`` in order; columns are found by their heading."""
+    best = best_by_type(summaries)
+    cells = set()
+    for t in ROUGE_TYPES:
+        if ROUGE_LABELS[t] in headers:
+            column = list(headers).index(ROUGE_LABELS[t])
+            cells |= {(row, column) for row, s in enumerate(summaries) if s["name"] in best[t]}
+    return cells
 
 
 def table_html(table: Table, text_columns: Sequence[int] = (), css_class: str = "",
-               widths: Sequence[str] = ()) -> str:
+               widths: Sequence[str] = (), best: Collection[tuple[int, int]] = ()) -> str:
+    """``table`` as HTML; the (row, column) cells in ``best`` are bold."""
     headers, rows = table
     out = [f'<table class="{css_class}">' if css_class else "<table>"]
     out += [f'<col style="width: {w}">' for w in widths]
     out.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>")
-    for row in rows:
+    for r, row in enumerate(rows):
         cells = []
         for i, cell in enumerate(row):
-            css = ' class="text"' if i in text_columns else ""
+            classes = (["text"] if i in text_columns else []) + (["best"] if (r, i) in best else [])
+            css = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{css}>{html.escape(str(cell))}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
@@ -190,21 +135,31 @@ def page(title: str, body: list[str]) -> str:
     )
 
 
+def inputs_html(report: "Report") -> str:
+    refs = (html.escape(display_path(report.references)) if report.references
+            else "the records' own reference field")
+    files = ", ".join(f"{html.escape(s.name)} ({html.escape(display_path(s.path))})" for s in report.systems)
+    return f"<p>{report.n_references} reference(s) from {refs}." + (f" Systems: {files}." if files else "") + "</p>"
+
+
 def report_html(report: "Report") -> str:
-    refs = report.references or "the records' own reference field"
-    body: list[str] = [f"<h1>{html.escape(report.title)}</h1>",
-                       f"<p>{report.n_references} reference(s) from {html.escape(refs)}.</p>"]
-    body += ["<h2>ROUGE</h2>", table_html(rouge_table(report))]
+    inputs = [s.path for s in report.systems] + ([report.references] if report.references else [])
+    body: list[str] = [f"<h1>{html.escape(report.title)}</h1>", inputs_html(report)]
+    best = rouge_best_cells(rouge_table(report)[0], [s.summary for s in report.systems])
+    body += ["<h2>ROUGE</h2>", table_html(rouge_table(report), best=best)]
+    if best:
+        body.append(f'<p class="note">{html.escape(TABLE_BEST)}</p>')
     significance = significance_table(report)
     if significance:
-        body += ["<h3>Against the first system (paired bootstrap)</h3>", table_html(significance)]
+        body += ["<h3>Against the first system (paired test)</h3>", table_html(significance)]
     body += [rouge_chart(report)] if report.systems else []
     body += ["<h2>Length, faithfulness, speed</h2>", table_html(measures_table(report))]
     body += ["<h3>What the model did</h3>", table_html(model_table(report))]
     if report.systems:
         body += [length_chart(report), faithfulness_chart(report)]
     body += ["<h2>Notes</h2>", '<ul class="note">', *(f"<li>{html.escape(n)}</li>" for n in NOTES), "</ul>"]
-    messages = report.problems.messages()
+    # A problem names the references file as it was given, which may be an absolute path.
+    messages = [_scrub(m, inputs) for m in report.problems.messages()]
     body += ["<h2>Id problems</h2>"]
     body += (['<ul class="problems">'] + [f"<li>{html.escape(m)}</li>" for m in messages] + ["</ul>"]
              if messages else ["<p>None: every system has every reference id once.</p>"])
@@ -215,7 +170,8 @@ def report_html(report: "Report") -> str:
 
 
 def index_html(title: str, reports: list[dict[str, Any]], description: str = "") -> str:
-    """A page linking one report per dataset, with their ROUGE tables and a ROUGE-Lsum chart."""
+    """A page linking one report per dataset, with their ROUGE tables and a ROUGE-Lsum chart;
+    the best system of each dataset is starred in the chart and bold in its table."""
     body = [f"<h1>{html.escape(title)}</h1>"]
     if description:
         body.append(f"<p>{html.escape(description)}</p>")
@@ -228,12 +184,16 @@ def index_html(title: str, reports: list[dict[str, Any]], description: str = "")
         for name, values in systems.items():
             score = by_name.get(name)
             values.append((score["f"], score["low"], score["high"]) if score else (None, None, None))
+    best = [best_by_type(entry["report"]["systems"])["rougeLsum"] for entry in reports]
     if reports:
+        caption = "Bars: mean ROUGE-Lsum F1 x100 over the documents; whiskers: seeded bootstrap 95% interval."
+        caption += (" " + best_caption("dataset")) if any(best) else ""
         body.append(grouped_bars([chart_label(e["dataset"]) for e in reports], systems, "ROUGE-Lsum F1 x100",
-                                 "ROUGE-Lsum per dataset, bootstrap 95% intervals"))
+                                 "ROUGE-Lsum per dataset, bootstrap 95% intervals", best=best, caption=caption))
     for entry in reports:
         link = relative_href(str(entry["dataset"]), "report.html")
         anchor = f' (<a href="{html.escape(link)}">full report</a>)' if link else ""
         body.append(f'<h2>{html.escape(str(entry["dataset"]))}{anchor}</h2>')
-        body.append(table_html(entry["table"]))
+        cells = rouge_best_cells(entry["table"][0], entry["report"]["systems"])
+        body.append(table_html(entry["table"], best=cells))
     return page(title, body)
