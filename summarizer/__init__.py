@@ -2,6 +2,7 @@
 
     >>> from summarizer import summarize
     >>> summarize("long text ...")  # doctest: +SKIP
+    >>> summarize(["text one ...", "text two ..."], pipeline="lead3", sentences=2)  # doctest: +SKIP
 
 Heavy libraries (torch, transformers) are imported only when a model is needed, so
 importing this package and ``summarizer --help`` stay fast.

@@ -1,14 +1,18 @@
 """Command line: parses arguments, calls the library, turns its errors into messages.
 
+The options several commands share are declared in :mod:`summarizer.cliutils`, ``summarize``
+in :mod:`summarizer.summarize_command`, ``eval`` in :mod:`summarizer.evaluation.commands`.
+
 Exit codes: 0 every document summarized; 1 the run could not start or stopped (bad input
 path, bad setting, model not loadable, output folder in use); 2 bad command-line usage;
 3 finished, but some documents failed (each failed record says why in its ``error``
-field); 4 stopped by ``--fail-fast`` at a failed document (rerun to continue); 130
-interrupted (Ctrl-C; rerun to continue).
+field; ``summarize`` names them on stderr); 4 stopped by ``--fail-fast`` at a failed
+document (rerun to continue); 130 interrupted (Ctrl-C; rerun to continue).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -16,51 +20,24 @@ import sys
 
 import click
 
-from .cliutils import PrintableFormatter, library_errors, printable
+from .cliutils import (DeviceType, PrintableFormatter, length_options, library_errors, model_option,
+                       pipeline_from_options, pipeline_option, pipeline_options, printable, set_option, set_verbosity,
+                       verbosity_callback, verbosity_given, verbosity_params)
 from .config import builtin_pipelines, load_pipeline
 from .evaluation.commands import eval_command, eval_suite_command
 from .finetune import FinetuneConfig, finetune as run_finetune
 from .ingest import ingest as ingest_inputs
 from .outputs import RUN_META, check_not_input
-from .pipeline import Pipeline
 from .records import read_records
 from .runner import run_to_folder
 from .stages import STAGES
 from .store import PARTIAL, write_error
+from .summarize_command import summarize_command
+from .tomlcompat import tomllib
 
 EXIT_SOME_FAILED = 3
 EXIT_STOPPED = 4
 EXIT_INTERRUPTED = 130
-
-
-def pipeline_options(func):
-    """Options shared by `run` and every model-dependent stage command."""
-    options = [
-        click.option("--pipeline", "-p", default="default", show_default=True,
-                     help="Built-in pipeline name (see `summarizer pipelines`) or path of a .toml file."),
-        click.option("--model", "-m", default=None,
-                     help="'default', a Hugging Face model id, a local model folder or a .gguf file "
-                          "[default: the pipeline's generate.model]."),
-        click.option("--adapter", metavar="FOLDER", default=None, expose_value=False, callback=_remember_adapter,
-                     help="A fine-tuned adapter folder (written by `summarizer finetune`), merged into the model "
-                          "[default: the pipeline's generate.adapter: the built-in one for the embedded model in "
-                          "the default pipeline]."),
-        click.option("--no-adapter", is_flag=True, default=False, expose_value=False, callback=_no_adapter,
-                     help="Run the model without any adapter, also the built-in one."),
-        _generate_option("--device", "device", str, "auto, cpu, cuda, cuda:N or mps [default: auto]."),
-        _generate_option("--dtype", "dtype", str, "auto, float32, mixed (bf16 matrix products, fp32 "
-                         "elsewhere), bfloat16 or float16 [default: auto: bfloat16 on CUDA, float32 on a CPU]."),
-        _generate_option("--batch-size", "batch_size", click.IntRange(min=0),
-                         "Prompts generated together [default: the pipeline's; 0 = auto: 16 on a CPU, 32 on a GPU]."),
-        _generate_option("--threads", "threads", click.IntRange(min=0),
-                         "CPU threads for the model [default: the pipeline's; 0 = auto: torch's default, "
-                         "the physical cores]."),
-        click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-                     help="Override a pipeline setting, e.g. --set extract.budget_tokens=300 (repeatable)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def follow_links_option(func):
@@ -71,60 +48,90 @@ def follow_links_option(func):
              "records).")(func)
 
 
-def _generate_option(flag: str, setting: str, kind, help: str):
-    """An option that is a shorthand for ``--set generate.<setting>=VALUE``."""
-
-    def remember(ctx: click.Context, param, value):
-        if value is not None:
-            ctx.meta.setdefault("generate_overrides", []).append(f"generate.{setting}={value}")
-        return value
-
-    return click.option(flag, type=kind, default=None, expose_value=False, callback=remember, help=help)
+def default_stages() -> list[str]:
+    """The stages of the built-in default pipeline, read from its file alone (no stage module
+    imported, nothing checked: the help must stay instant); [] when it cannot be read."""
+    try:
+        return list(tomllib.loads(builtin_pipelines()["default"].read_text(encoding="utf-8"))["stages"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return []
 
 
-def _remember_adapter(ctx: click.Context, param, value):
-    """``--adapter FOLDER`` is a shorthand for ``--set generate.adapter="FOLDER"`` (quoted: a
-    path is a TOML string whatever characters it has)."""
-    if value is not None:
-        ctx.meta.setdefault("generate_overrides", []).append(f"generate.adapter={json.dumps(value)}")
-    return value
+def _pipe_example(stages: list[str], width: int = 76) -> str:
+    """``summarizer ingest ... | summarizer <stage> | ...`` over lines of at most ``width``."""
+    lines, line = [], "  summarizer ingest examples/articles"
+    for name in stages:
+        piece = f" | summarizer {name}"
+        if len(line) + len(piece) + 2 > width:
+            lines.append(line + " \\")
+            line = "   "
+        line += piece
+    return "\n".join([*lines, line])
 
 
-def _no_adapter(ctx: click.Context, param, value):
-    if value:
-        ctx.meta["no_adapter"] = True
-    return value
+class MainGroup(click.Group):
+    """The command group: -q/-v on every command, also those declared in other modules; the
+    help shows the default pipeline's stages as its file has them."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not any(param.name in ("quiet", "verbose") for param in cmd.params):
+            cmd.params.extend(verbosity_params())
+        super().add_command(cmd, name)
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        stages = default_stages()
+        chain = " -> ".join(stages) if stages else "see `summarizer pipelines`"
+        original = self.help
+        # cleaned first: the example's own indentation must not change the docstring's dedent
+        self.help = inspect.cleandoc(original).replace("{default_chain}", chain).replace(
+            "{pipe_example}", _pipe_example(stages))
+        try:
+            super().format_help_text(ctx, formatter)
+        finally:
+            self.help = original
 
 
-def _load_pipeline(pipeline, model, overrides):
-    meta = click.get_current_context().meta
-    shorthand = meta.get("generate_overrides", [])
-    if meta.get("no_adapter"):  # last: it wins over the pipeline's and any --set
-        if any(o.startswith("generate.adapter=") for o in shorthand):
-            raise click.UsageError("--no-adapter and --adapter contradict each other; give one of them.")
-        return Pipeline.load(pipeline, model=model, overrides=[*shorthand, *overrides, 'generate.adapter=""'])
-    return Pipeline.load(pipeline, model=model, overrides=[*shorthand, *overrides])
+EPILOG = """\b
+Environment: every option can be given as SUMMARIZER_<COMMAND>_<OPTION>, in capitals
+with dashes as underscores; the command line wins. E.g.
+  SUMMARIZER_RUN_PIPELINE=lead3  SUMMARIZER_SUMMARIZE_MAX_WORDS=60  SUMMARIZER_QUIET=1
+\b
+Shell completion of commands, options and their choices, in ~/.bashrc:
+  eval "$(_SUMMARIZER_COMPLETE=bash_source summarizer)"
+zsh: eval "$(_SUMMARIZER_COMPLETE=zsh_source summarizer)" in ~/.zshrc;
+fish: _SUMMARIZER_COMPLETE=fish_source summarizer | source
+"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MainGroup, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SUMMARIZER"})
 @click.version_option(package_name="summarizer")
-@click.option("--quiet", "-q", is_flag=True, help="Only print warnings and errors.")
-def main(quiet: bool) -> None:
-    """Summarize articles with an extractive stage and a causal language model.
+@click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=verbosity_callback,
+              help="Only print warnings and errors (also an option of every command).")
+@click.option("--verbose", "-v", is_flag=True, expose_value=False, callback=verbosity_callback,
+              help="Also print debug messages (also an option of every command).")
+def main() -> None:
+    """Summarize articles: the salient sentences are extracted, then a causal language model
+    writes the summary from them or shortens them (lead3 and extractive stop at the extract).
 
     \b
     Quick start:
-      summarizer run examples/articles -o out/          # summaries.jsonl in out/
-      summarizer run data.jsonl -o out/ --pipeline lead3 --limit 20
+      cat article.txt | summarizer summarize --pipeline lead3   # the summary on stdout
+      summarizer summarize a.txt b.html --sentences 2           # one summary per file
+      summarizer run examples/articles -o out/                  # summaries.jsonl in out/
+      summarizer run data.jsonl -o out/ --pipeline lead3 --limit 20 --max-words 60
     \b
-    Stages, one command each, JSONL on stdin/stdout:
-      summarizer ingest examples/articles | summarizer chunk | summarizer extract \\
-        | summarizer prompt | summarizer generate | summarizer filter
+    The default pipeline: {default_chain}.
+    Its stages, one command each, JSONL on stdin/stdout:
+    {pipe_example}
     """
     handler = logging.StreamHandler(sys.stderr)
     # Messages name files and ids from the input: their control characters must not reach the terminal.
     handler.setFormatter(PrintableFormatter("%(message)s"))
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, handlers=[handler])
+    logging.basicConfig(handlers=[handler])
+    ctx = click.get_current_context()
+    if not verbosity_given(ctx):
+        set_verbosity(ctx, "normal")
     # transformers' own progress bars and advice would drown the tool's messages.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -135,6 +142,7 @@ def main(quiet: bool) -> None:
 @click.option("--output", "-o", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder for summaries.jsonl (created if missing).")
 @pipeline_options
+@length_options
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Summarize only the first N documents.")
 @click.option("--text-field", default=None, help="Table column holding the text [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding a reference summary [default: auto-detected].")
@@ -155,9 +163,10 @@ def main(quiet: bool) -> None:
               help="Ray engine: model workers, each loading the model once [default: one per GPU, or 1].")
 @follow_links_option
 @library_errors
-def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference_field,
+def run(inputs, outdir, pipeline, model, overrides, sentences, max_words, limit, text_field, reference_field,
         write_txt, parquet_rows, show, force, fail_fast, engine, ray_address, workers, follow_links):
     """Summarize INPUT... (folders, files, .jsonl/.csv/.parquet tables) into OUTDIR/summaries.jsonl.
+    '-' is standard input, one document (id "stdin"); `summarizer summarize` prints summaries instead.
 
     A run that is stopped (Ctrl-C, kill, a crash) continues where it stopped when the same
     command is run again: finished documents are reused when their text and the pipeline
@@ -166,7 +175,14 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
     Exit codes: 0 all summarized; 3 finished, but some documents failed (their records say
     why); 4 stopped by --fail-fast; 1 could not run; 130 interrupted.
     """
-    pipe = _load_pipeline(pipeline, model, overrides)
+    if outdir == "-":
+        raise click.BadParameter(
+            "'-': run writes a folder (summaries.jsonl and the files that let a stopped run continue), not "
+            "standard output, and would make a folder named '-'. To print summaries: summarizer summarize FILE... "
+            "(text, or --json records); for JSONL records on stdout: summarizer ingest INPUT... | summarizer chunk "
+            "| ... (summarizer --help); for a folder of that name: -o ./-", param_hint="'--output' / '-o'")
+    inputs = _stdin_as_path(inputs)
+    pipe = pipeline_from_options(pipeline, model, overrides, sentences, max_words)
     try:
         result = run_to_folder(inputs, outdir, pipe, limit=limit, text_field=text_field,
                                reference_field=reference_field, write_txt=write_txt, parquet_rows=parquet_rows or 0,
@@ -218,6 +234,18 @@ def run(inputs, outdir, pipeline, model, overrides, limit, text_field, reference
         sys.exit(EXIT_SOME_FAILED)
 
 
+def _stdin_as_path(inputs: tuple[str, ...]) -> list[str]:
+    """``inputs`` with '-' as the path of standard input, which run reads as it reads a file
+    named on the command line (a pipe too: ``run <(zcat a.txt.gz)``)."""
+    if inputs.count("-") > 1:
+        raise click.BadParameter("'-' (standard input) is given more than once; it holds one document, read once.",
+                                 param_hint="INPUT")
+    if "-" in inputs and not os.path.exists("/dev/stdin"):
+        raise click.BadParameter("'-': this system has no /dev/stdin for run to read; give a file, or print the "
+                                 "summary of standard input with: summarizer summarize", param_hint="INPUT")
+    return ["/dev/stdin" if raw == "-" else raw for raw in inputs]
+
+
 @main.command(short_help="Read folders, files and tables; write one JSONL record per document.")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
@@ -264,16 +292,15 @@ def _write_jsonl(records, output: str) -> None:
             pass  # what did not get through was reported by the write or flush that failed
 
 
-def _stage_command(name: str, summary: str):
+def _stage_command(name: str, summary: str, options: list):
     @click.option("--input", "-i", "source", type=click.Path(dir_okay=False, allow_dash=True), default="-",
                   help="JSONL records [default: stdin].")
     @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
                   help="JSONL records [default: stdout].")
-    @pipeline_options
     @library_errors
-    def command(source, output, pipeline, model, overrides):
+    def command(source, output, pipeline, overrides, model=None):
         check_not_input(output, [source])  # before anything is opened for writing
-        pipe = _load_pipeline(pipeline, model, overrides)
+        pipe = pipeline_from_options(pipeline, model, overrides)
         try:
             stream = click.open_file(source, "r", encoding="utf-8")
         except OSError as exc:
@@ -281,16 +308,25 @@ def _stage_command(name: str, summary: str):
         with stream:
             _write_jsonl(STAGES.get(name)(read_records(stream), pipe.ctx), output)
 
+    for option in reversed(options):
+        command = option(command)
     command.__doc__ = f"{summary}\n\nReads JSONL records (stdin by default) and writes them with the stage's fields added."
     return main.command(name=name, short_help=summary)(command)
 
 
-_stage_command("chunk", "Split each document into sentences and token-bounded chunks.")
-_stage_command("extract", "Select the salient sentences that fit the token budget.")
-_stage_command("prompt", "Format the extract as the model's prompt.")
-_stage_command("generate", "Generate a summary for each prompt with the causal LM.")
-_stage_command("rewrite", "Rewrite each extracted sentence shorter with the causal LM (extract, then compress).")
-_stage_command("filter", "Clean the generation into the final summary (extractive fallback).")
+# Each stage command takes the options its stage reads. The model's own tokenizer counts the
+# tokens in chunk (chunk.tokenizer = "model") and tells prompt whether the model is a chat
+# model (prompt.format = "auto") and what its chat template is: they take --model. extract
+# and filter never look at the model; generate and rewrite run it.
+MODEL_FREE = [pipeline_option, set_option]
+TOKENIZER = [pipeline_option, model_option, set_option]
+_stage_command("chunk", "Split each document into sentences and token-bounded chunks.", TOKENIZER)
+_stage_command("extract", "Select the salient sentences that fit the token budget.", MODEL_FREE)
+_stage_command("prompt", "Format the extract as the model's prompt.", TOKENIZER)
+_stage_command("generate", "Generate a summary for each prompt with the causal LM.", [pipeline_options])
+_stage_command("rewrite", "Rewrite each extracted sentence shorter with the causal LM (extract, then compress).",
+               [pipeline_options])
+_stage_command("filter", "Clean the generation into the final summary (extractive fallback).", MODEL_FREE)
 
 
 @main.command(short_help="Fine-tune the pipeline's model on article/summary pairs (a LoRA adapter).")
@@ -332,7 +368,7 @@ _stage_command("filter", "Clean the generation into the final summary (extractiv
                    "more time (1.4x on a CPU).")
 @click.option("--eval-docs", type=click.IntRange(min=0), default=64, show_default=True,
               help="Held-out pairs whose loss is measured before and after training (0: none).")
-@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [default: auto: a GPU when there is one].")
+@click.option("--device", type=DeviceType(), default=None, help="[default: auto: a GPU when there is one].")
 @click.option("--threads", type=click.IntRange(min=0), default=None, help="CPU threads [default: torch's].")
 @click.option("--text-field", default=None, help="Table column holding the article [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding the reference summary [default: auto-detected].")
@@ -396,14 +432,24 @@ def finetune(pairs, outdir, eval_path, pipeline, model, overrides, epochs, max_s
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True,
+              help='One JSON object per line: {"name", "stages", "description", "uses_model", "model", "adapter"} '
+                   "(model and adapter null when no model is used).")
 @library_errors
-def pipelines():
-    """List the built-in pipelines."""
+def pipelines(as_json):
+    """List the built-in pipelines: name, stages, description."""
     for name in sorted(builtin_pipelines()):
         config = load_pipeline(name)
-        click.echo(f"{name:12s} {' -> '.join(config.stages):40s} {config.description}")
+        if as_json:
+            uses = config.uses_model
+            click.echo(json.dumps({"name": name, "stages": config.stages, "description": config.description,
+                                   "uses_model": uses, "model": config.generate.model if uses else None,
+                                   "adapter": (config.generate.adapter or None) if uses else None}))
+        else:
+            click.echo(f"{name:12s} {' -> '.join(config.stages):40s} {config.description}")
 
 
+main.add_command(summarize_command)
 main.add_command(eval_command)
 main.add_command(eval_suite_command)
 

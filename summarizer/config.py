@@ -25,7 +25,6 @@ import math
 import os
 import re
 import stat
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 from .adapters import adapter_digest
 from .errors import ConfigError
 from .stages import STAGES, uses_model as stage_uses_model
+from .tomlcompat import tomllib
 
 
 def setting(default: Any, **rules: Any) -> Any:

@@ -105,6 +105,9 @@ class RedactOptions:
 class MaxLengthOptions:
     # At most this many words, in whole sentences (0: no limit).
     max_words: int = setting(0, min=0, note="0 = no limit")
+    # A first sentence longer than the limit on its own is cut at the limit and ends in "…"
+    # (--max-words: a hard cap); without it that sentence is kept whole.
+    cut: bool = False
 
 
 def apply_filters(text: str, record: Record, ctx: Context) -> tuple[str, list[dict]]:
@@ -234,8 +237,9 @@ def redact_pii(text: str, record: Record, ctx: Context, options: RedactOptions) 
 
 @filter_step("max_length", options=MaxLengthOptions)
 def max_length(text: str, record: Record, ctx: Context, options: MaxLengthOptions) -> tuple[str, str | None]:
-    """Keep whole sentences up to ``max_words`` words (0: no limit); the first
-    sentence is kept even when it alone is longer."""
+    """Keep whole sentences up to ``max_words`` words (0: no limit); the first sentence is
+    kept even when it alone is longer, unless ``cut``: then it is cut to ``max_words``
+    words and ends in an ellipsis, so the summary never has more words than the limit."""
     limit = options.max_words
     sentences = _sentences(text)
     if not limit or len(text.split()) <= limit:
@@ -247,6 +251,10 @@ def max_length(text: str, record: Record, ctx: Context, options: MaxLengthOption
             break
         kept.append(sentence)
         used += n
+    if options.cut and used > limit:
+        words = kept[0].split()[:limit]
+        return " ".join(words).rstrip(",;:") + "…", (f"cut to {limit} words, inside the first sentence "
+                                                    f"({len(sentences) - 1} sentence(s) dropped)")
     return " ".join(kept), f"cut to {used} words ({len(sentences) - len(kept)} sentence(s) dropped)"
 
 

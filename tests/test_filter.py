@@ -186,3 +186,14 @@ def test_strip_echo_keeps_a_first_word_that_starts_with_a_marker_character(ctx):
     # list and heading markers followed by a space still go
     assert strip_echo("- The council approved a bridge.", None, ctx, None)[0] == "The council approved a bridge."
     assert strip_echo("## Summary: The bridge opens.", None, ctx, None)[0] == "The bridge opens."
+
+
+def test_max_length_cut_is_a_hard_cap_inside_a_long_first_sentence():
+    from summarizer.filter import MaxLengthOptions, max_length
+
+    ctx = Context(load_pipeline("extractive"))
+    text = "One two three four five, six seven. Eight nine."
+    cut, note = max_length(text, None, ctx, MaxLengthOptions(max_words=5, cut=True))
+    assert cut == "One two three four five…" and "inside the first sentence" in note
+    # Whole sentences that fit are kept as they are, cut or not.
+    assert max_length(text, None, ctx, MaxLengthOptions(max_words=8, cut=True))[0] == "One two three four five, six seven."

@@ -38,13 +38,13 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..pipeline import Pipeline
+from ..tomlcompat import tomllib
 from ..trained import BUILTIN
 from .files import Staged, check_name, make_folder, output_error, relative_href, remove_temporary
 from .html import index_html
