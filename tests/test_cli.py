@@ -77,13 +77,13 @@ def test_errors_are_clear_messages(tmp_path):
     assert result.exit_code == 1 and "not found; use 'default'" in result.output
 
 
-def run_stages_by_pipe(folder, model, *overrides, pipeline="default"):
+def run_stages_by_pipe(folder, model=None, *overrides, pipeline="default"):
     from summarizer.config import load_pipeline
 
     data = invoke(["ingest", str(folder)]).output
     for stage in load_pipeline(pipeline).stages:
         takes_model = any(param.name == "model" for param in main.commands[stage].params)
-        options = [*(["--model", model] if takes_model else []), *(f"--set={item}" for item in overrides)]
+        options = [*(["--model", model] if takes_model and model else []), *(f"--set={item}" for item in overrides)]
         result = invoke([stage, "-p", pipeline, *options], input=data)
         assert result.exit_code == 0, result.output
         data = result.output
