@@ -26,12 +26,13 @@ eval: setup
 	$(BIN)/summarizer eval-suite eval/news.toml -o build/eval
 
 # Speed against a naive transformers loop (ratios in one process), then a 200,000-word document
-# through the default and long pipelines, then the Ray engine against the local one. Figures in
-# build/bench/*.json.
+# through the default and long pipelines, then the Ray engine against the local one, then the
+# time to the first summary of one article in a fresh process. Figures in build/bench/*.json.
 bench: setup
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/long_document.py
 	$(BIN)/python bench/ray_scaling.py
+	$(BIN)/python bench/quickstart.py
 
 # The shipped adapter (summarizer/trained/default/): split the dev sets in ../shared/data into
 # training pairs and held-out ones (build/adapter/), LoRA-fine-tune the embedded model on the

@@ -12,7 +12,8 @@ finished. At load time the LoRA weights are merged into the base model
 (:func:`apply_adapter`), so generation runs at the base model's speed and the candidate
 head (``fasthead.py``) sees an ordinary model.
 
-Only the standard library is imported here; ``peft`` is imported when an adapter is applied.
+Only the standard library is imported here; torch and safetensors when an adapter is applied
+(:mod:`summarizer.lora_merge`), and ``peft`` only for an adapter that module does not merge.
 """
 
 from __future__ import annotations
@@ -178,13 +179,27 @@ def weights_digest(adapter: str | Path) -> str | None:
     return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
+# Files at least this large have their digest kept on disk (hashing a 250 MB GGUF takes 1-3 s,
+# in every process that applies an adapter to it); smaller ones are hashed again, in milliseconds.
+REMEMBER_DIGEST_BYTES = 16 << 20
+
+
 @lru_cache(maxsize=64)
 def _digest(path: str, size: int, mtime_ns: int) -> str:
+    from . import diskcache
+
+    # the file's size and time are part of the entry's name: a changed file is hashed again
+    kept = diskcache.entry("digests", path, "sha256", suffix=".sha256") if size >= REMEMBER_DIGEST_BYTES else None
+    digest = (diskcache.read(kept) or b"").decode("ascii", "replace").strip()
+    if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+        return digest
     sha = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
-    return sha.hexdigest()
+    digest = sha.hexdigest()
+    diskcache.write(kept, (digest + "\n").encode("ascii"))
+    return digest
 
 
 def adapter_digest(model: str, adapter: str | None) -> str | None:
@@ -202,19 +217,26 @@ def adapter_digest(model: str, adapter: str | None) -> str | None:
 
 def apply_adapter(model, adapter: str, base_spec: str):
     """Load the LoRA adapter in ``adapter`` onto ``model`` and merge it into the weights;
-    returns the merged (plain transformers) model."""
+    returns the merged (plain transformers) model. A plain LoRA adapter on float32 weights
+    (the shipped one, those ``summarizer finetune`` writes) is merged by
+    :mod:`summarizer.lora_merge`, bit for bit as peft would, without importing peft (1-4 s),
+    and on a model converted into the cache its merged weights are kept there
+    (:mod:`summarizer.lora_cache`); any other adapter goes through peft."""
+    from .lora_cache import merge_kept
+    from .lora_merge import NotPlainLora, plain_lora
+    from .models import resolve
+
     check_folder(adapter)
     check_base(adapter, base_spec)
     trained_on = read_metadata(adapter)["base_model"] if is_adapter_folder(adapter) else None
     try:
-        from peft import PeftModel
-    except ImportError as exc:
-        raise ModelError("adapters need the package 'peft'; install it with 'pip install peft' (make setup does).") from exc
-    try:
-        with warnings.catch_warnings():  # peft asks transformers a question it has renamed
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-            wrapped = PeftModel.from_pretrained(model, adapter, is_trainable=False)
-        merged = wrapped.merge_and_unload()
+        try:
+            # from the merged weights kept in the cache, for a converted base model (lora_cache.py)
+            merge_kept(model, adapter, plain_lora(adapter), resolve(base_spec))
+            merged = model
+        except NotPlainLora as reason:  # raised before any weight changed
+            log.debug("Adapter %s is merged by peft (%s).", adapter, reason)
+            merged = _merge_with_peft(model, adapter)
     except (ValueError, RuntimeError, KeyError, OSError) as exc:
         hint = (f"it was trained on model {trained_on!r}: use --model {trained_on}" if trained_on
                 else "use the base model the adapter was trained on")
@@ -222,6 +244,17 @@ def apply_adapter(model, adapter: str, base_spec: str):
     if trained_on is not None and not _same_model(trained_on, base_spec):
         log.warning("Adapter %s was trained on model %r and is applied to %r.", adapter, trained_on, base_spec)
     return merged
+
+
+def _merge_with_peft(model, adapter: str):
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ModelError("adapters need the package 'peft'; install it with 'pip install peft' (make setup does).") from exc
+    with warnings.catch_warnings():  # peft asks transformers a question it has renamed
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        wrapped = PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    return wrapped.merge_and_unload()
 
 
 def _same_model(a: str, b: str) -> bool:

@@ -101,19 +101,21 @@ def _with_lead_prior(scores: list[float], cfg: ExtractSettings) -> list[float]:
 
 def tfidf_vectors(sentences: Sequence[str]):
     """L2-normalised TF-IDF rows (sparse), words lower-cased, one token per CJK character.
-    The IDF comes from the document's own sentences."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    The IDF comes from the document's own sentences. The matrix is scikit-learn's
+    ``TfidfVectorizer(sublinear_tf=True)`` one, computed without importing it
+    (:mod:`summarizer.tfidf`)."""
+    from .tfidf import tfidf_matrix
 
-    vectorizer = TfidfVectorizer(
-        tokenizer=lambda s: _WORDS.findall(s.lower()), token_pattern=None, lowercase=False,
-        sublinear_tf=True, stop_words=None,
-    )
     try:
-        return vectorizer.fit_transform(sentences)
+        return tfidf_matrix(sentences, _terms)
     except ValueError:  # no word at all in any sentence (punctuation only)
         from scipy.sparse import csr_matrix
 
         return csr_matrix((len(sentences), 1))
+
+
+def _terms(sentence: str) -> list[str]:
+    return _WORDS.findall(sentence.lower())
 
 
 def _graph_centrality(vectors, damping: float = 0.85, iterations: int = 100) -> list[float]:

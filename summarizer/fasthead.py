@@ -36,12 +36,56 @@ def _fixed_candidates(tokenizer, size: int) -> list[int]:
     """The prompt-independent part, computed once per tokenizer (the vocabulary is large)."""
     key = (id(tokenizer), size)
     if key not in _FIXED:
-        ids = set(range(min(size, len(tokenizer))))
-        ids.update(i for i in tokenizer.all_special_ids if i is not None)
-        # "▁" marks a leading space in SentencePiece vocabularies; "Ġ" in byte-level BPE ones.
-        ids.update(i for token, i in tokenizer.get_vocab().items() if len(token.lstrip("▁Ġ")) <= 1)
-        _FIXED[key] = sorted(ids)
+        # Scanning Gemma's 262k tokens takes 0.3-0.5 s, in every new process: the result is kept
+        # on disk, named after the tokenizer's file and everything else it depends on.
+        kept = _kept_candidates(tokenizer, size)
+        ids = _read_ids(kept)
+        if ids is None:
+            ids = set(range(min(size, len(tokenizer))))
+            ids.update(i for i in tokenizer.all_special_ids if i is not None)
+            # "▁" marks a leading space in SentencePiece vocabularies; "Ġ" in byte-level BPE ones.
+            ids.update(i for token, i in tokenizer.get_vocab().items() if len(token.lstrip("▁Ġ")) <= 1)
+            ids = sorted(ids)
+            _write_ids(kept, ids)
+        _FIXED[key] = ids
     return _FIXED[key]
+
+
+def _kept_candidates(tokenizer, size: int):
+    """Where the fixed candidates of the tokenizer of a model converted into the cache (the
+    embedded one, a .gguf file) are kept, None for any other: the tokenizer's file, the
+    candidates' size, the tokenizer's length and special ids (tokens added after loading
+    change them) name the entry."""
+    from pathlib import Path
+
+    from . import diskcache
+    from .models import MARKER
+
+    folder = Path(str(getattr(tokenizer, "name_or_path", "") or ""))
+    file = folder / "tokenizer.json"
+    if not (folder / MARKER).is_file() or not file.is_file():
+        return None
+    return diskcache.entry("candidates", file, size, len(tokenizer), sorted(
+        i for i in tokenizer.all_special_ids if i is not None), type(tokenizer).__name__, suffix=".txt")
+
+
+def _read_ids(place) -> list[int] | None:
+    from . import diskcache
+
+    data = diskcache.read(place)
+    if not data:
+        return None
+    try:
+        ids = [int(x) for x in data.split()]
+    except ValueError:
+        return None
+    return ids if ids == sorted(set(ids)) else None
+
+
+def _write_ids(place, ids: list[int]) -> None:
+    from . import diskcache
+
+    diskcache.write(place, " ".join(map(str, ids)).encode("ascii"))
 
 
 @contextmanager

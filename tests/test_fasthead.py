@@ -53,3 +53,29 @@ def test_greedy_steps_with_a_restricted_head_pick_candidates_only(tiny_model):
         out = model.generate(**encoded, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     new = out[0, encoded["input_ids"].shape[1]:].tolist()
     assert new and set(new) <= set(cands.tolist())
+
+
+def test_the_fixed_candidates_of_a_converted_model_are_kept_on_disk(tiny_model, tmp_path, monkeypatch):
+    import shutil
+
+    from summarizer import fasthead, models, tokenizer_json
+
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "converted"
+    shutil.copytree(tiny_model, folder)
+    (folder / models.MARKER).write_text("{}")  # as prepare_cached marks a conversion
+    tokenizer = tokenizer_json.load(str(folder))
+    expected = fasthead._fixed_candidates(load_tokenizer(tiny_model), 7)  # not converted: not kept
+    assert not (tmp_path / "cache" / "candidates").exists()
+    assert fasthead._fixed_candidates(tokenizer, 7) == expected
+    (kept,) = (tmp_path / "cache" / "candidates").iterdir()
+    # another process reads them back instead of scanning the vocabulary
+    fasthead._FIXED.clear()
+    monkeypatch.setattr(type(tokenizer), "get_vocab", lambda self: (_ for _ in ()).throw(AssertionError("scanned")))
+    assert fasthead._fixed_candidates(tokenizer, 7) == expected
+    # another size is another entry; a damaged entry is computed again
+    monkeypatch.undo()
+    monkeypatch.setenv("SUMMARIZER_CACHE", str(tmp_path / "cache"))
+    fasthead._FIXED.clear()
+    kept.write_text("3 2 1")
+    assert fasthead._fixed_candidates(tokenizer, 7) == expected

@@ -113,3 +113,15 @@ def test_max_sentences_ends_rows_after_that_many_sentences_in_both_decoders(tiny
     for cut, whole in zip(fast, free):
         assert whole.startswith(cut)
         assert finished_sentences(cut) == 1 or (cut == whole and finished_sentences(whole) == 0)
+
+
+def test_end_of_turn_ids_are_those_of_the_vocabulary(tiny_model, tiny_chat_model):
+    from summarizer.generate import _token_id
+    from summarizer.models import load_tokenizer
+
+    for folder in (tiny_model, tiny_chat_model):
+        tokenizer = load_tokenizer(folder)
+        vocab = tokenizer.get_vocab()
+        tokens = ["<|end|>", "<eos>", "<pad>", "<end_of_turn>", "<|im_end|>", "not-a-token", "<unk>", *list(vocab)[:50]]
+        for token in tokens:
+            assert _token_id(tokenizer, token) == vocab.get(token), token

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import models
+from summarizer import models, tokenizer_json
 from summarizer.errors import ModelError
 
 
@@ -153,3 +153,114 @@ def test_an_empty_adapter_folder_is_found_before_the_model_is_prepared(tmp_path,
     monkeypatch.setattr(models, "prepare_default", lambda: pytest.fail("the default model was converted first"))
     with pytest.raises(ModelError, match="has no adapter_config.json"):
         models.check("default", str(tmp_path / "adapter"))
+
+
+# --- quick start: the tokenizer read from tokenizer.json, the digests kept, the collector paused ---
+
+def tokenizer_facts(tokenizer, texts):
+    """Everything about a tokenizer that this package (or a caller) can see."""
+    import json as _json
+
+    encoded = [tokenizer(t, add_special_tokens=a)["input_ids"] for t in texts for a in (True, False)]
+    batch = tokenizer(texts[:3], return_tensors="pt", padding=True)
+    return {
+        "backend": _json.loads(tokenizer.backend_tokenizer.to_str()),
+        "vocab": sorted(tokenizer.get_vocab().items()),
+        "added": [(k, repr(v)) for k, v in sorted(tokenizer.added_tokens_decoder.items())],
+        "special": {k: str(getattr(tokenizer, k)) for k in ("bos_token", "eos_token", "pad_token", "unk_token")},
+        "special_ids": tokenizer.all_special_ids,
+        "init_kwargs": {k: repr(v) for k, v in tokenizer.init_kwargs.items()},
+        "attributes": {k: repr(getattr(tokenizer, k, None)) for k in (
+            "padding_side", "truncation_side", "model_max_length", "chat_template", "name_or_path",
+            "split_special_tokens", "add_bos_token", "add_eos_token", "clean_up_tokenization_spaces",
+            "model_input_names")},
+        "length": len(tokenizer),
+        "encoded": encoded,
+        "batch": {k: v.tolist() for k, v in batch.items()},
+        "decoded": [tokenizer.decode(e, skip_special_tokens=s) for e in encoded for s in (True, False)],
+    }
+
+
+TEXTS = ["The council approved the new bridge on Monday.", "<bos>Dr. Lee <eos> said\n\n4.5  million",
+         "Ünïcode, 北京, emoji 🙂", "", "  spaces\tand tabs  "]
+
+
+@pytest.mark.parametrize("fixture", ["tiny_model", "tiny_chat_model"])
+def test_the_tokenizer_read_from_its_json_is_autotokenizers(request, fixture):
+    from transformers import AutoTokenizer
+
+    folder = request.getfixturevalue(fixture)
+    ours = tokenizer_json.load(folder)
+    assert ours is not None, "the tiny models' tokenizers take the fast way"
+    assert tokenizer_facts(ours, TEXTS) == tokenizer_facts(AutoTokenizer.from_pretrained(folder), TEXTS)
+
+
+def test_folders_the_fast_way_does_not_know_go_to_autotokenizer(tiny_model, tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    # a class that rebuilds its pipeline in Python, in a folder this package did not write
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "tokenizer_class": "GemmaTokenizer"}))
+    assert tokenizer_json.load(str(folder)) is None
+    (folder / models.MARKER).write_text("{}")  # converted here: its tokenizer.json is GemmaTokenizer's own
+    assert tokenizer_json.load(str(folder)) is not None
+    (folder / "special_tokens_map.json").write_text("{}")  # an older format that AutoTokenizer merges in
+    assert tokenizer_json.load(str(folder)) is None
+
+
+def test_added_tokens_are_read_alone_or_left_to_transformers(tmp_path):
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps({"version": "1.0", "truncation": None, "padding": None, "added_tokens": [
+        {"id": 0, "content": "<pad>", "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+         "special": True}], "model": {"vocab": {"x": 0}}}))
+    added = tokenizer_json.added_tokens(path)
+    assert list(added) == [0] and added[0].content == "<pad>" and added[0].special
+    path.write_text(json.dumps({"version": "1.0", "model": {}}))
+    assert tokenizer_json.added_tokens(path) is None
+
+
+def test_a_large_files_digest_is_kept_until_the_file_changes(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    from summarizer import adapters
+
+    monkeypatch.setattr(adapters, "REMEMBER_DIGEST_BYTES", 10)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(100))
+    expected = hashlib.sha256(gguf.read_bytes()).hexdigest()
+    assert adapters.base_digest(str(gguf)) == expected
+    kept = list((tmp_path / "cache" / "digests").iterdir())
+    assert [p.read_text().strip() for p in kept] == [expected]
+    # a new process (no in-memory cache) reads the kept digest instead of hashing the file
+    adapters._digest.cache_clear()
+    opened = []
+    real_open = open
+    with monkeypatch.context() as patch:
+        patch.setattr("builtins.open", lambda f, *a, **k: opened.append(str(f)) or real_open(f, *a, **k))
+        assert adapters.base_digest(str(gguf)) == expected
+    assert str(gguf.resolve()) not in opened
+    # the file changes (size and time): hashed again
+    gguf.write_bytes(b"GGUF" + bytes(200))
+    os.utime(gguf, ns=(1, 2))
+    adapters._digest.cache_clear()
+    assert adapters.base_digest(str(gguf)) == hashlib.sha256(gguf.read_bytes()).hexdigest()
+
+
+def test_loading_pauses_the_collector_and_freezes_what_it_loaded(tiny_model):
+    import gc
+
+    models._load_model.cache_clear()
+    before = gc.get_freeze_count()
+    assert gc.isenabled()
+    models.load_model(tiny_model)
+    assert gc.isenabled() and gc.get_freeze_count() > before
+    gc.disable()  # a caller's own choice is kept
+    try:
+        models._load_model.cache_clear()
+        models.load_model(tiny_model)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
