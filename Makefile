@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test eval bench adapter adapter-eval finetune-news clean
+.PHONY: setup demo test eval bench adapter adapter-eval extractor extractor-eval finetune-news clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/long_document.py
 	$(BIN)/python bench/ray_scaling.py
 	$(BIN)/python bench/quickstart.py
+	$(BIN)/python bench/extract_speed.py
 
 # The shipped adapter (summarizer/trained/default/): split the dev sets in ../shared/data into
 # training pairs and held-out ones (build/adapter/), LoRA-fine-tune the embedded model on the
@@ -46,6 +47,19 @@ adapter-eval: setup
 	$(BIN)/python scripts/train_adapter.py --split-only
 	$(BIN)/summarizer eval-suite eval/adapter.toml -o build/adapter/eval
 	$(BIN)/python scripts/train_adapter.py --scores build/adapter/eval/report.json
+
+# The shipped extractor model (summarizer/trained/extractor/): split the dev sets into training
+# and held-out pairs (build/extractor/), train the learned extract strategy's scorer and length
+# head with `summarizer train-extractor` (BBC only measured), package it with its metadata
+# (scripts/train_extractor.py). About 3 min on a 2-core CPU. `make extractor-eval` then runs
+# eval/extractor.toml on the held-out pairs and records the scores in the metadata.
+extractor: setup
+	$(BIN)/python scripts/train_extractor.py
+
+extractor-eval: setup
+	$(BIN)/python scripts/train_extractor.py --split-only
+	$(BIN)/summarizer eval-suite eval/extractor.toml -o build/extractor/eval
+	$(BIN)/python scripts/train_extractor.py --scores build/extractor/eval/report.json
 
 # The fine-tuning experiment (bench/finetune_news.py): split CNN/DM and XSum dev into training
 # pairs and the last 100 of each, LoRA-fine-tune the default model for one epoch, then one report

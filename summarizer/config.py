@@ -122,6 +122,11 @@ class PipelineConfig:
                 data["adapter_weights"] = weights
             elif "generate" in data:  # "builtin" on a model it does not belong to: no adapter at all
                 data["generate"]["adapter"] = ""
+        from .learned import scorer_digest  # not at the top: it imports the extract stage, which imports this
+
+        scorer = scorer_digest(self)
+        if scorer is not None:  # a learned extractor's model file, like an adapter's weights
+            data["extract_scorer"] = scorer
         blob = json.dumps(data, sort_keys=True, default=repr).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

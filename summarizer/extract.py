@@ -37,17 +37,19 @@ from .stages import Context, per_record, stage
 
 Strategy = Callable[[Record, list[int], "ExtractSettings"], list[float]]
 
-STRATEGIES: Registry[Strategy] = Registry("extract strategy")
+# "learned" lives in summarizer.learned (it imports this module: loaded at the first lookup).
+STRATEGIES: Registry[Strategy] = Registry("extract strategy", builtins=["summarizer.learned"])
 
 
 @dataclass
 class ExtractSettings:
-    # lead, centrality, position, embedding (see summarizer/extract.py).
+    # lead, centrality, position, embedding (see summarizer/extract.py), learned (summarizer/learned.py).
     strategy: str = setting("lead", choices=STRATEGIES.names)
     # Token budget of the selected sentences (what the model reads); 0 means no budget.
     budget_tokens: int = setting(400, min=0, note="0 = no budget")
-    # 0 means no limit (a negative limit selects nothing).
-    max_sentences: int = setting(0, min=0, note="0 = no limit")
+    # 0 means no limit, or the strategy's own length where it has one (learned); a negative
+    # limit would select nothing.
+    max_sentences: int = setting(0, min=0, note="0 = no limit, or the learned length")
     # MMR weight: how strongly similarity to already selected sentences counts against a
     # sentence (0 turns redundancy control off). Not a share: above 1 novelty outweighs salience.
     redundancy: float = setting(0.0, min=0, note="0 = off")
@@ -60,6 +62,10 @@ class ExtractSettings:
     skip_headline: bool = False
     # Fragments shorter than this are never selected (unless nothing else is left).
     min_sentence_tokens: int = setting(0, min=0, note="0 = off")
+    # learned: the model file, "builtin" (shipped in the package) or one that
+    # `summarizer train-extractor` wrote.
+    scorer: str = setting("builtin", min_len=1, check=lambda value: _scorer_problem(value),
+                          note='"builtin" or the path of a train-extractor model file')
 
 
 # Above this many candidate sentences the similarity graph (n x n) gives way to the centroid.
@@ -144,6 +150,12 @@ def _graph_centrality(vectors, damping: float = 0.85, iterations: int = 100) -> 
             break
         rank = new
     return [float(x) for x in rank]
+
+
+def _scorer_problem(value: str) -> str | None:
+    from .scorer import problem  # read only when a pipeline is checked
+
+    return problem(value)
 
 
 def candidates(record: Record, cfg: ExtractSettings) -> list[int]:
@@ -232,8 +244,11 @@ def extract_record(record: Record, ctx: Context) -> dict:
     strategy = STRATEGIES.get(cfg.strategy)
     pool = candidates(record, cfg)
     scores = strategy(record, pool, cfg)
+    # A strategy may recommend a length for this document (learned: summarizer.learned.Scores);
+    # a fixed extract.max_sentences wins over it.
+    limit = cfg.max_sentences or getattr(scores, "length", 0)
     vectors = tfidf_vectors([record.sentence_text(i) for i in pool]) if cfg.redundancy > 0 else None
-    picked = select(scores, [record.sentence_tokens[i] for i in pool], cfg.budget_tokens, cfg.max_sentences,
+    picked = select(scores, [record.sentence_tokens[i] for i in pool], cfg.budget_tokens, limit,
                     cfg.redundancy, vectors)
     record.extract = [pool[j] for j in picked]
     return {

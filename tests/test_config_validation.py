@@ -27,7 +27,7 @@ def test_max_sentence_chars_below_one_is_refused(value):
 
 def test_negative_max_sentences_is_refused_with_its_meaning():
     message = refused("extract.max_sentences=-1")
-    assert "extract.max_sentences = -1" in message and ">= 0 (0 = no limit)" in message
+    assert "extract.max_sentences = -1" in message and ">= 0 (0 = no limit, or the learned length)" in message
     assert "(from --set)" in message and "--set extract.max_sentences=0" in message
 
 
@@ -44,7 +44,7 @@ def test_unknown_device_is_refused():
 @pytest.mark.parametrize("override, shown, choices", [
     ("generate.dtype=float64", "generate.dtype = 'float64'", ["float32", "bfloat16"]),
     ("generate.decoder=beam", "generate.decoder = 'beam'", ["valid choices: fast, transformers"]),
-    ("extract.strategy=bogus", "extract.strategy = 'bogus'", ["centrality, embedding, lead, position"]),
+    ("extract.strategy=bogus", "extract.strategy = 'bogus'", ["centrality, embedding, lead, learned, position"]),
     ("prompt.format=bogus", "prompt.format = 'bogus'", ["valid choices: auto, base, chat"]),
 ])
 def test_an_unknown_choice_is_refused_at_load_listing_the_valid_ones(override, shown, choices):
