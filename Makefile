@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/long_document.py
 	$(BIN)/python bench/ray_scaling.py
 	$(BIN)/python bench/quickstart.py
+	$(BIN)/python bench/embedding_speed.py
 	$(BIN)/python bench/extract_speed.py
 
 # The shipped adapter (summarizer/trained/default/): split the dev sets in ../shared/data into
