@@ -26,14 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import subprocess
-import sys
-import time
 from itertools import zip_longest
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
+import devsplit  # scripts/devsplit.py: python puts this script's folder on the path
+from devsplit import REPO, run_training, split_dev, write
+
 OUT = REPO / "build" / "adapter"
 PIPELINE = "default"
 # Held out at the end of each set: the project's own measurement (never trained on).
@@ -52,27 +50,12 @@ SETTINGS = {
 }
 
 
-def read_lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write(path: Path, lines: list[str]) -> None:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-
 def split() -> dict[str, int]:
-    OUT.mkdir(parents=True, exist_ok=True)
-    train, held = [], []
-    for name, count in HELD_OUT.items():
-        lines = read_lines(DATA / f"{name}.dev.jsonl")
-        if len(lines) <= count:
-            sys.exit(f"{name}.dev.jsonl has only {len(lines)} pairs; it cannot hold out {count}.")
-        train.append(lines[:-count])
-        held += lines[-count:]
-        write(OUT / f"{name}.heldout.jsonl", lines[-count:])
-    interleaved = [line for group in zip_longest(*train) for line in group if line is not None]
+    parts = split_dev(HELD_OUT, OUT)
+    interleaved = [line for group in zip_longest(*(train for train, _ in parts.values()))
+                   for line in group if line is not None]
     write(OUT / "train.jsonl", interleaved)
-    write(OUT / "heldout.jsonl", held)
+    write(OUT / "heldout.jsonl", [line for _, held in parts.values() for line in held])
     return {"train": len(interleaved), **{f"{n}.heldout": c for n, c in HELD_OUT.items()}}
 
 
@@ -89,22 +72,13 @@ def record_scores(report_path: Path) -> None:
     from summarizer.adapters import METADATA
     from summarizer.trained import FOLDER
 
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    scores = {}
-    for dataset, entry in report["datasets"].items():
-        scores[dataset] = {}
-        for system in entry["report"]["systems"]:
-            row = {t: round(system[t]["f"], 2) for t in ("rouge1", "rouge2", "rougeLsum")}
-            row["n"] = system["n"]
-            row["fallbacks"] = system["fallbacks"]
-            if system.get("model", {}).get("sentences_verbatim") is not None:
-                row["sentences_verbatim"] = round(system["model"]["sentences_verbatim"], 3)
-            scores[dataset][system["name"]] = row
-    path = FOLDER / METADATA
-    metadata = json.loads(path.read_text(encoding="utf-8"))
-    metadata["heldout_scores"] = {"suite": "eval/adapter.toml", "rouge": "F1 x100", "scores": scores}
-    path.write_text(json.dumps(metadata, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"scores of {report_path} recorded in {path}", flush=True)
+    def extra(system: dict) -> dict:
+        row = {"fallbacks": system["fallbacks"]}
+        if system.get("model", {}).get("sentences_verbatim") is not None:
+            row["sentences_verbatim"] = round(system["model"]["sentences_verbatim"], 3)
+        return row
+
+    devsplit.record_scores(report_path, FOLDER / METADATA, "eval/adapter.toml", extra)
 
 
 def main() -> None:
@@ -121,10 +95,7 @@ def main() -> None:
     if options.split_only:
         return
     command = train_command()
-    print("$ " + shlex.join(command), flush=True)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "summarizer.cli", *command[1:]], check=True, cwd=REPO)
-    seconds = time.perf_counter() - start
+    seconds = run_training(command)
     from summarizer.finetune_folder import package_adapter
     from summarizer.trained import FOLDER
 

@@ -22,13 +22,11 @@ import argparse
 import json
 import shlex
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
+import devsplit  # scripts/devsplit.py: python puts this script's folder on the path
+from devsplit import REPO, run_training, split_dev, write
+
 OUT = REPO / "build" / "extractor"
 TARGET = REPO / "summarizer" / "trained" / "extractor"
 # Held out at the end of each set: the project's own measurement (never trained on).
@@ -46,25 +44,12 @@ TRAINED_ON = ("cnndm", "xsum", "dialogsum", "scitldr")
 OPTIONS = ["--seed", "0", "--folds", "5", "--epochs", "600", "--hidden", "32", "--max-sentences", "5"]
 
 
-def read_lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write(path: Path, lines: list[str]) -> None:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-
 def split() -> dict[str, int]:
-    OUT.mkdir(parents=True, exist_ok=True)
     sizes = {}
-    for name, count in HELD_OUT.items():
-        lines = read_lines(DATA / f"{name}.dev.jsonl")
-        if len(lines) <= count:
-            sys.exit(f"{name}.dev.jsonl has only {len(lines)} pairs; it cannot hold out {count}.")
-        write(OUT / f"{name}.train.jsonl", lines[:-count])
-        write(OUT / f"{name}.heldout.jsonl", lines[-count:])
-        sizes[f"{name}.train"] = len(lines) - count
-        sizes[f"{name}.heldout"] = count
+    for name, (train, held) in split_dev(HELD_OUT, OUT).items():
+        write(OUT / f"{name}.train.jsonl", train)
+        sizes[f"{name}.train"] = len(train)
+        sizes[f"{name}.heldout"] = len(held)
     return sizes
 
 
@@ -99,19 +84,7 @@ def package(command: list[str], sizes: dict[str, int], seconds: float) -> None:
 
 def record_scores(report_path: Path) -> None:
     """Put the held-out scores of an ``eval/extractor.toml`` report into metadata.json."""
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    scores = {}
-    for dataset, entry in report["datasets"].items():
-        scores[dataset] = {}
-        for system in entry["report"]["systems"]:
-            row = {t: round(system[t]["f"], 2) for t in ("rouge1", "rouge2", "rougeLsum")}
-            row["n"] = system["n"]
-            scores[dataset][system["name"]] = row
-    path = TARGET / "metadata.json"
-    metadata = json.loads(path.read_text(encoding="utf-8"))
-    metadata["heldout_scores"] = {"suite": "eval/extractor.toml", "rouge": "F1 x100", "scores": scores}
-    path.write_text(json.dumps(metadata, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"scores of {report_path} recorded in {path}", flush=True)
+    devsplit.record_scores(report_path, TARGET / "metadata.json", "eval/extractor.toml")
 
 
 def main() -> None:
@@ -128,10 +101,7 @@ def main() -> None:
     if options.split_only:
         return
     command = train_command()
-    print("$ " + shlex.join(command), flush=True)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "summarizer.cli", *command[1:]], check=True, cwd=REPO)
-    package(command, sizes, time.perf_counter() - start)
+    package(command, sizes, run_training(command))
 
 
 if __name__ == "__main__":
