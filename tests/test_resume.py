@@ -149,13 +149,20 @@ def test_killed_model_run_resumes_between_batches(tmp_path, tiny_model, article_
     assert all(r["generation"] is not None for r in records)
 
 
+def _default_sigint():
+    # A test session started in the background (``nohup make test &``) ignores SIGINT, and a
+    # child inherits that; Python then installs no KeyboardInterrupt handler. Ctrl-C reaches a
+    # foreground run, so the child gets the default disposition back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_and_kill_from_outside_then_resume(corpus, tmp_path):
     out = tmp_path / "out"
     for sig, code in ((signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)):
         process = subprocess.Popen(
             [sys.executable, "-c", WRAPPER, "run", str(corpus), "-o", str(out), "-p", "lead3"],
             env={**os.environ, "PAUSE_AFTER": str(5 if sig == signal.SIGINT else 7)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
         )
         wanted = 5 if sig == signal.SIGINT else 12
         deadline = time.monotonic() + 60
