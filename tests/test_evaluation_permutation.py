@@ -92,9 +92,12 @@ def bbc8(tmp_path_factory):
     from summarizer.cli import main
 
     out = tmp_path_factory.mktemp("bbc8")
+    # The measurement: extractive as it was then, position-aware centrality.
+    position = ["--set", "extract.strategy=position", "--set", "extract.position_weight=0.7",
+                "--set", "extract.max_sentences=3"]
     for pipeline in ("lead3", "extractive"):
         result = CliRunner().invoke(main, ["run", str(data), "-o", str(out / pipeline), "--pipeline", pipeline,
-                                           "--limit", "8"])
+                                           "--limit", "8", *(position if pipeline == "extractive" else [])])
         assert result.exit_code == 0, result.output
     return out
 
