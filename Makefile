@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test eval bench adapter adapter-eval extractor extractor-eval finetune-news clean
+.PHONY: setup demo test test-backends eval bench adapter adapter-eval extractor extractor-eval finetune-news clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,18 @@ demo: setup
 	$(BIN)/summarizer run examples/articles -o build/demo --show
 
 test: setup
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra -m "not backends"
+
+# The llama.cpp and openai backends against real llama.cpp (tests/test_backends_llamacpp.py):
+# installs the llamacpp extra first, which compiles llama.cpp once per machine (6-10 min on
+# 2 cores; pip keeps the wheel). .ci/run runs this after `make test`.
+LLAMA_STAMP := $(VENV)/.llamacpp-installed
+$(LLAMA_STAMP): $(STAMP)
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,llamacpp]'
+	touch $(LLAMA_STAMP)
+
+test-backends: setup $(LLAMA_STAMP)
+	SUMMARIZER_REQUIRE_LLAMACPP=1 $(BIN)/python -m pytest -ra -m backends
 
 # The news suite (eval/news.toml): runs each pipeline, then reports in build/eval/ (7 min measured on a busy 2-core CPU).
 eval: setup

@@ -84,7 +84,10 @@ def count_tokens(texts: list[str], ctx: Context) -> list[int]:
     if ctx.config.chunk.tokenizer == "model":
         if not texts:
             return []
-        encoded = ctx.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        tokenizer = ctx.tokenizer
+        if getattr(tokenizer, "estimates", False):  # a server's tokenizer is out of reach (openai backend)
+            return tokenizer.count(texts)
+        encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
     return [estimate_tokens(t) for t in texts]
 

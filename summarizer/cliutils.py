@@ -199,6 +199,16 @@ model_run_options = [
     _generate_option("--threads", "threads", click.IntRange(min=0),
                      "CPU threads for the model [default: the pipeline's; 0 = auto: torch's default, "
                      "the physical cores]."),
+    _generate_option("--backend", "backend", click.STRING,
+                     "What runs the model: transformers, llama.cpp (a .gguf file, needs summarizer[llamacpp]) or "
+                     "openai (any OpenAI-compatible server, with --api-base; the key from $SUMMARIZER_API_KEY or "
+                     "$OPENAI_API_KEY) [default: auto: openai with --api-base, llama.cpp for a .gguf when "
+                     "installed, else transformers]."),
+    _generate_option("--api-base", "api_base", click.STRING,
+                     "The openai backend's server, e.g. http://127.0.0.1:8080/v1; --model is then the served "
+                     "model's name ('default': the first it serves)."),
+    _generate_option("--concurrency", "concurrency", click.IntRange(min=1),
+                     "Requests in flight at once on the openai backend [default: 4]."),
 ]
 
 

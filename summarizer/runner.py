@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Sequence
 
 from .errors import ConfigError
 from .ingest import plan, read_planned
-from .models import check
+from .backend import check_backend
 from .outputs import RUN_META, check_run_folder, own_files, run_meta, write_extras, write_run_meta
 from .pipeline import Pipeline
 from .records import Record
@@ -163,7 +163,7 @@ def run_to_folder(
     check_run_folder(outdir, inputs, write_txt, bool(parquet_rows))
     if pipeline.config.uses_model:
         # A wrong model spec or adapter folder fails now, not after ingest.
-        check(pipeline.config.generate.model, pipeline.config.generate.adapter)
+        check_backend(pipeline.config.generate)
     # Listing the inputs first: a missing path fails before the output folder is touched, and
     # an output folder inside an input folder is not read back as input on the next run.
     sources = plan(inputs, own_files(outdir), follow_links=follow_links)

@@ -76,19 +76,19 @@ class Context:
         self.config = config
 
     @property
-    def tokenizer(self):
-        # looked up at call time: tests replace summarizer.models.load_tokenizer to see no model is loaded
-        from .models import load_tokenizer
+    def backend(self):
+        """What runs the model (:mod:`summarizer.backend`): transformers, llama.cpp, a server."""
+        from .backend import backend_of
 
-        return load_tokenizer(self.config.generate.model)
+        return backend_of(self.config.generate)
+
+    @property
+    def tokenizer(self):
+        return self.backend.tokenizer(self.config.generate)
 
     @property
     def model(self):
-        # looked up at call time: tests replace summarizer.models.load_model to see no model is loaded
-        from .models import load_model
-
-        gen = self.config.generate
-        return load_model(gen.model, device=gen.device, dtype=gen.dtype, adapter=gen.adapter)
+        return self.backend.model(self.config.generate)
 
 
 def run_chain(stages: Sequence[str | Stage], records: Iterable[Record], ctx: "Context") -> Iterator[Record]:

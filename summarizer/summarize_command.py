@@ -25,7 +25,7 @@ import click
 from . import ingest
 from .cliutils import length_options, library_errors, pipeline_from_options, pipeline_options, printable
 from .filetext import byte_limit, bytes_to_text, clean, document_record
-from .models import check
+from .backend import check_backend
 from .records import Record
 from .sources import TABLE_SUFFIXES, Source
 
@@ -66,7 +66,7 @@ def summarize_command(files, pipeline, model, overrides, sentences, max_words, a
     pipe = pipeline_from_options(pipeline, model, overrides, sentences, max_words)
     if pipe.config.uses_model:
         # A wrong model spec or adapter folder fails now, with one message, not once per file.
-        check(pipe.config.generate.model, pipe.config.generate.adapter)
+        check_backend(pipe.config.generate)
     failed = 0
     printed = 0
     for name, record in zip(names, pipe.run(read_documents(names, stdin))):
