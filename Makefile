@@ -38,7 +38,8 @@ eval: setup
 
 # Speed against a naive transformers loop (ratios in one process), then a 200,000-word document
 # through the default and long pipelines, then the Ray engine against the local one, then the
-# time to the first summary of one article in a fresh process. Figures in build/bench/*.json.
+# time to the first summary of one article in a fresh process, then the transformers and llama.cpp
+# backends side by side (llama.cpp only where installed: make test-backends). Figures in build/bench/*.json.
 bench: setup
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/long_document.py
@@ -46,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/quickstart.py
 	$(BIN)/python bench/embedding_speed.py
 	$(BIN)/python bench/extract_speed.py
+	$(BIN)/python bench/backends.py
 
 # The shipped adapter (summarizer/trained/default/): split the dev sets in ../shared/data into
 # training pairs and held-out ones (build/adapter/), LoRA-fine-tune the embedded model on the

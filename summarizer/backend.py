@@ -30,9 +30,16 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Protocol
 
+from .errors import ModelError
 from .registry import Registry
 
 TRANSFORMERS, LLAMA_CPP, OPENAI = "transformers", "llama.cpp", "openai"
+
+
+class BackendDown(ModelError):
+    """What runs the model went away mid-run (a server stopped answering): the run stops.
+    The generate stage first passes on the records of the window that got their generation,
+    so they are kept, and the same command continues with the rest."""
 
 
 class Backend(Protocol):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
 
-from .backend import BACKENDS, TRANSFORMERS, backend_choices, backend_of
+from .backend import BACKENDS, TRANSFORMERS, BackendDown, backend_choices, backend_of
 from .config import setting
 from .decode import greedy, until_stop
 from .models import DTYPES
@@ -119,7 +119,16 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
     for window, todo in in_windows(records, window_size(cfg), "prompt",
                                    "generate: the record has no prompt: run the prompt stage first"):
         if todo:
-            backend.generate(todo, ctx)
+            try:
+                backend.generate(todo, ctx)
+            except BackendDown:
+                # Pass on the records up to the first one left without its generation, so the
+                # run keeps them, then stop the run: the same command continues from there.
+                for record in window:
+                    if record.error is None and record.generation is None:
+                        break
+                    yield record
+                raise
         yield from window
 
 

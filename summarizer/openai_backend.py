@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .backend import BACKENDS, OPENAI
+from .backend import BACKENDS, OPENAI, BackendDown
 from .errors import ConfigError, ModelError
 from .plan import cut_text
 from .records import Record
@@ -55,20 +55,28 @@ BACKOFF_BASE, BACKOFF_CAP, MAX_RETRY_AFTER = 0.5, 30.0, 300.0
 SERVER_STOPS = 4
 
 
-class ServerDown(ModelError):
+class ServerDown(BackendDown):
     """The server stopped answering: every document after this one would fail alike, so the
     run stops (what is finished is kept; the same command continues)."""
+
+    def __init__(self, message: str, why: str = ""):
+        super().__init__(message)
+        self.why = why or message
 
 
 class RequestFailed(Exception):
     """One request failed for good (after its retries): that document's error."""
+
+    def __init__(self, message: str, why: str = ""):
+        super().__init__(message)
+        self.why = why or message
 
 
 @dataclass
 class _Retry(Exception):
     why: str
     wait: float | None = None  # the server's Retry-After, in seconds
-    connection: bool = False  # no HTTP answer at all (refused, dropped)
+    connection: bool = False  # no HTTP answer at all (refused, dropped, timed out)
 
 
 @dataclass
@@ -95,12 +103,12 @@ class Client:
             except _Retry as retry:
                 if attempt == self.retries:
                     tries = f"{self.retries + 1} tries" if self.retries else "1 try"
+                    why = f"{retry.why}, {tries}"
                     if retry.connection and not self.alive():
                         raise ServerDown(
-                            f"the server at {self.base} stopped answering ({retry.why}, {tries}); the documents "
-                            "finished so far are kept: start the server again and run the same command to "
-                            "continue.") from None
-                    raise RequestFailed(f"{method} {url}: {retry.why} ({tries})") from None
+                            f"the server at {self.base} stopped answering ({why}); the documents finished so far "
+                            "are kept: start the server again and run the same command to continue.", why) from None
+                    raise RequestFailed(f"{method} {url}: {retry.why} ({tries})", why) from None
                 wait = retry.wait if retry.wait is not None else backoff(attempt)
                 log.debug("%s %s: %s; retrying in %.1f s", method, url, retry.why, wait)
                 self.sleep(wait)
@@ -123,6 +131,12 @@ class Client:
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 raw = response.read()
+        except ValueError as exc:  # http.client refuses a header value; its message would show the key
+            if "header" not in str(exc).lower():
+                raise
+            raise ConfigError(f"the API key in ${' or $'.join(KEY_VARIABLES)} holds characters that cannot be "
+                              "sent in an HTTP header (a line break, a control character); set it to the key "
+                              "alone.") from None
         except urllib.error.HTTPError as exc:
             message = _server_message(exc)
             status = f"HTTP {exc.code} {message}".strip()
@@ -132,10 +146,10 @@ class Client:
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, (TimeoutError, socket.timeout)):
-                raise _Retry(f"no answer within {timeout or self.timeout:g} s") from None
+                raise _Retry(f"no answer within {timeout or self.timeout:g} s", connection=True) from None
             raise _Retry(f"{type(reason).__name__}: {reason}", connection=True) from None
         except (TimeoutError, socket.timeout):
-            raise _Retry(f"no answer within {timeout or self.timeout:g} s") from None
+            raise _Retry(f"no answer within {timeout or self.timeout:g} s", connection=True) from None
         except (http.client.HTTPException, ConnectionError) as exc:  # dropped mid-answer
             raise _Retry(f"{type(exc).__name__}: {exc}", connection=True) from None
         try:
@@ -181,7 +195,8 @@ def _server_message(exc: urllib.error.HTTPError) -> str:
 
 
 def api_key() -> str | None:
-    return next((os.environ[name] for name in KEY_VARIABLES if os.environ.get(name)), None)
+    # stripped: a key read from a secret file ends in a line break
+    return next((os.environ[name].strip() for name in KEY_VARIABLES if os.environ.get(name, "").strip()), None)
 
 
 def client_for(gen: Any) -> Client:
@@ -202,8 +217,8 @@ def served_models(base: str, timeout: float) -> tuple[str, ...]:
     try:
         answer = client.get("/models")
     except (RequestFailed, ServerDown) as exc:
-        raise ModelError(f"the openai backend's server at {base} did not answer the check GET {base}/models: "
-                         f"{exc}. Start the server (e.g. python -m llama_cpp.server --model FILE.gguf "
+        raise ModelError(f"the openai backend's server at {base} did not answer the check GET {base}/models "
+                         f"({exc.why}). Start the server (e.g. python -m llama_cpp.server --model FILE.gguf "
                          "--port 8080), or give its address with --api-base.") from None
     data = answer.get("data") if isinstance(answer, dict) else None
     return tuple(str(m.get("id")) for m in data or [] if isinstance(m, dict) and m.get("id"))
@@ -310,15 +325,17 @@ class OpenAIBackend:
         with ThreadPoolExecutor(max_workers=max(1, gen.concurrency), thread_name_prefix="summarizer-openai") as pool:
             results = list(pool.map(one, records))
         down = next((outcome for _, outcome in results if isinstance(outcome, ServerDown)), None)
-        if down is not None:
-            raise down
         for record, outcome in results:
+            if outcome is None or isinstance(outcome, ServerDown):
+                continue  # not asked, or not answered: computed by the next run
             if isinstance(outcome, RequestFailed):
                 record.error = f"generate: {outcome}"
                 continue
             text, details = outcome
             record.generation = text
             record.add_trace("generate", details.pop("seconds"), backend=OPENAI, **details)
+        if down is not None:
+            raise down  # after the answers that came: the stage passes those records on first
 
 
 def _complete(client: Client, name: str, prompt: str, gen: Any, stop: list[str]) -> tuple[str, dict]:
