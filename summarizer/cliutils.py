@@ -226,7 +226,8 @@ def length_options(func):
                           "prompt says how many) [default: the pipeline's]."),
         click.option("--max-words", type=click.IntRange(min=1), default=None, metavar="N",
                      help="At most N words per summary, in whole sentences; a first sentence longer than N words on "
-                          "its own is cut after its Nth word and ends in '…' [default: no limit]."),
+                          "its own is cut after its Nth word and ends in '…'; counted in characters for Chinese, "
+                          "Japanese and Korean text [default: no limit]."),
     ], func)
 
 

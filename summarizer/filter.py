@@ -21,6 +21,7 @@ from typing import Any, Callable
 from .config import problems, set_field, setting
 from .errors import ConfigError
 from .evaluation.faithfulness import measure
+from .language import CJK_SHARE, cjk_bigrams, cjk_share, is_cjk, join_sentences, language_of, length, tidy_spaces
 from .facts import source_index, source_stems_of, support, unsupported
 from .pii import redact
 from .prompt import echo_pieces
@@ -136,10 +137,13 @@ def strip_echo(text: str, record: Record, ctx: Context, options: None) -> tuple[
         cleaned = cleaned.replace(echo, " ")
     match = _NEW_SECTION.search(cleaned)
     if match and match.start() > 0:
-        cleaned = cleaned[: match.start()]
+        # A Chinese summary is a headline, without a full stop: the blank line after it is
+        # what says that it is finished, so it stays a finished line.
+        ended = not match.group().strip() and (cjk_share(cleaned[: match.start()]) or 0) >= CJK_SHARE
+        cleaned = cleaned[: match.start()] + ("\n" if ended else "")
     elif match:
         cleaned = ""
-    cleaned = " ".join(_lines_as_sentences(cleaned).split())
+    cleaned = tidy_spaces(_lines_as_sentences(cleaned))
     return cleaned, None if cleaned == text else f"{len(text) - len(cleaned)} characters of echo or markup removed"
 
 
@@ -152,10 +156,11 @@ def _lines_as_sentences(text: str) -> str:
     for index, line in enumerate(lines):
         line = _LIST_MARKER.sub("", line).strip()
         if line and index < len(lines) - 1 and not ENDS_SENTENCE.search(line):
-            line = line.rstrip(":;,") + "."
+            cjk = (cjk_share(line) or 0) >= CJK_SHARE
+            line = line.rstrip(":;,：；，、") + ("。" if cjk else ".")
         if line:
             out.append(line)
-    return " ".join(out)
+    return join_sentences(out)
 
 
 @filter_step("cut_unfinished")
@@ -163,7 +168,7 @@ def cut_unfinished(text: str, record: Record, ctx: Context, options: None) -> tu
     """Drop a last sentence that stops mid-way (generation hit its token limit)."""
     sentences = _sentences(text)
     if sentences and not ENDS_SENTENCE.search(sentences[-1]):
-        return " ".join(sentences[:-1]), f"unfinished sentence removed: {sentences[-1][:60]!r}"
+        return join_sentences(sentences[:-1]), f"unfinished sentence removed: {sentences[-1][:60]!r}"
     return text, None
 
 
@@ -175,13 +180,13 @@ def dedupe(text: str, record: Record, ctx: Context, options: None) -> tuple[str,
     kept_words: list[set[str]] = []
     sentences = _sentences(text)
     for sentence in sentences:
-        words = set(re.findall(r"\w+", sentence.lower()))
+        words = _word_set(sentence)
         if any(_similar(words, other) for other in kept_words):
             continue
         kept.append(sentence)
         kept_words.append(words)
     removed = len(sentences) - len(kept)
-    return (" ".join(kept), f"{removed} repeated sentence(s) removed") if removed else (text, None)
+    return (join_sentences(kept), f"{removed} repeated sentence(s) removed") if removed else (text, None)
 
 
 @filter_step("unsupported_facts")
@@ -204,9 +209,18 @@ def low_support(text: str, record: Record, ctx: Context, options: LowSupportOpti
     or invented claims that carry no number or name for ``unsupported_facts`` to catch."""
     stems = source_stems_of(record.text)
     threshold = options.min_support
+    pairs = None
 
     def reason(sentence: str) -> str | None:
-        score = support(sentence, stems)
+        nonlocal pairs
+        if (cjk_share(sentence) or 0) >= CJK_SHARE:
+            # no spaces, no stems: the share of its character pairs that the source has
+            if pairs is None:
+                pairs = cjk_bigrams(record.text)
+            own = cjk_bigrams(sentence)
+            score = len(own & pairs) / len(own) if own else 1.0
+        else:
+            score = support(sentence, stems)
         return f"{score:.0%}" if score < threshold else None
 
     return _drop_sentences(text, reason, "mostly not in the source")
@@ -223,7 +237,7 @@ def _drop_sentences(text: str, reason, what: str) -> tuple[str, str | None]:
             dropped.append(f"{sentence[:50]!r} ({why})")
     if not dropped:
         return text, None
-    return " ".join(kept), f"{len(dropped)} sentence(s) {what} dropped: {'; '.join(dropped)}"
+    return join_sentences(kept), f"{len(dropped)} sentence(s) {what} dropped: {'; '.join(dropped)}"
 
 
 @filter_step("redact_pii", options=RedactOptions)
@@ -237,25 +251,58 @@ def redact_pii(text: str, record: Record, ctx: Context, options: RedactOptions) 
 
 @filter_step("max_length", options=MaxLengthOptions)
 def max_length(text: str, record: Record, ctx: Context, options: MaxLengthOptions) -> tuple[str, str | None]:
-    """Keep whole sentences up to ``max_words`` words (0: no limit); the first sentence is
-    kept even when it alone is longer, unless ``cut``: then it is cut to ``max_words``
-    words and ends in an ellipsis, so the summary never has more words than the limit."""
+    """Keep whole sentences up to ``max_words`` words (characters for CJK text; 0: no
+    limit); the first sentence is kept even when it alone is longer, unless ``cut``: then it
+    is cut to ``max_words`` words and ends in an ellipsis, so the summary never has more
+    words than the limit."""
     limit = options.max_words
+    language = language_of(record, text)
+    unit = "characters" if is_cjk(language) else "words"
     sentences = _sentences(text)
-    if not limit or len(text.split()) <= limit:
+    if not limit or length(text, language) <= limit:
         return text, None
     kept, used = [], 0
     for sentence in sentences:
-        n = len(sentence.split())
+        n = length(sentence, language)
         if kept and used + n > limit:
             break
         kept.append(sentence)
         used += n
     if options.cut and used > limit:
-        words = kept[0].split()[:limit]
-        return " ".join(words).rstrip(",;:") + "…", (f"cut to {limit} words, inside the first sentence "
-                                                    f"({len(sentences) - 1} sentence(s) dropped)")
-    return " ".join(kept), f"cut to {used} words ({len(sentences) - len(kept)} sentence(s) dropped)"
+        if is_cjk(language):
+            first = "".join(kept[0].split())[:limit]
+        else:
+            first = " ".join(kept[0].split()[:limit])
+        return first.rstrip(",;:，、；：") + "…", (f"cut to {limit} {unit}, inside the first sentence "
+                                                 f"({len(sentences) - 1} sentence(s) dropped)")
+    return join_sentences(kept), f"cut to {used} {unit} ({len(sentences) - len(kept)} sentence(s) dropped)"
+
+
+@filter_step("wrong_language")
+def wrong_language(text: str, record: Record, ctx: Context, options: None) -> tuple[str, str | None]:
+    """Reject a generation mostly in another script than its source: a small model given a
+    Chinese post often answers in English (a translation, a remark about the article), and
+    one given English text can drift into another script. The whole text goes: a summary in
+    the wrong language is no summary, and the fallback stands in."""
+    share = cjk_share(text)
+    if share is None or record is None:
+        return text, None
+    source = language_of(record)
+    if is_cjk(source) and share < CJK_SHARE:
+        return "", f"generation in another script ({share:.0%} CJK letters) than its {source} source"
+    if source == "en" and share >= CJK_SHARE:
+        return "", f"generation in a CJK script ({share:.0%} CJK letters) for a Latin-script source"
+    return text, None
+
+
+def _word_set(sentence: str) -> set[str]:
+    """The words of a sentence, for comparing two; character pairs for CJK text, which has
+    no spaces between its words."""
+    words = set(re.findall(r"\w+", sentence.lower()))
+    if (cjk_share(sentence) or 0) >= CJK_SHARE:
+        letters = "".join(re.findall(r"\w", sentence))
+        words = {letters[i:i + 2] for i in range(len(letters) - 1)} or words
+    return words
 
 
 def _similar(a: set[str], b: set[str], threshold: float = 0.7) -> bool:
@@ -276,7 +323,7 @@ def filter_record(record: Record, ctx: Context) -> dict:
     text, decisions = apply_filters(text, record, ctx)
     record.fallback = not text.strip()
     if record.fallback:
-        text = " ".join(record.extract_sentences()[: max(cfg.fallback_sentences, 1)])
+        text = join_sentences(record.extract_sentences()[: max(cfg.fallback_sentences, 1)])
         decisions.append({"filter": "fallback", "note": "nothing acceptable left: extractive summary used"})
     record.summary = text.strip()
     if not record.summary:

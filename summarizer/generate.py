@@ -21,6 +21,8 @@ both use, so they give the same tokens. Records come out in their input order.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,6 +109,11 @@ class GenerateSettings:
     # The openai backend: fields added to every request's body, for what a server offers
     # beyond the OpenAI API (llama.cpp's server: {repeat_penalty = 1.0} for plain greedy).
     extra_body: dict = setting({})
+    # Per language (a code of summarizer/language.py), settings that replace the ones above for
+    # documents in it: adapter, max_new_tokens, max_sentences, stop. ([generate.languages.zh]
+    # adapter = "": Chinese documents run on the model without the English-trained adapter;
+    # a window that holds both languages then has both models loaded.)
+    languages: dict = setting({}, check=lambda value: _languages_problem(value))
     # The llama.cpp backend: its context window in tokens (0 = 4096, or the model's own if smaller).
     context: int = setting(0, min=0, note="0 = auto", affects_output=False)
 
@@ -120,7 +127,8 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
                                    "generate: the record has no prompt: run the prompt stage first"):
         if todo:
             try:
-                backend.generate(todo, ctx)
+                for group, group_ctx in by_language(todo, ctx):
+                    backend.generate(group, group_ctx)
             except BackendDown:
                 # Pass on the records up to the first one left without its generation, so the
                 # run keeps them, then stop the run: the same command continues from there.
@@ -130,6 +138,44 @@ def generate(records: Iterable[Record], ctx: Context) -> Iterator[Record]:
                     yield record
                 raise
         yield from window
+
+
+LANGUAGE_KEYS = ("adapter", "max_new_tokens", "max_sentences", "stop")
+
+
+def _languages_problem(value) -> str | None:
+    if not isinstance(value, dict):
+        return "is not a table of languages ([generate.languages.zh] ...)"
+    for code, table in value.items():
+        if not isinstance(table, dict):
+            return f"has {code!r} = {table!r}, not a table of generate settings"
+        unknown = sorted(set(table) - set(LANGUAGE_KEYS))
+        if unknown:
+            return f"has {code}.{unknown[0]}, not a setting a language can replace (those: {', '.join(LANGUAGE_KEYS)})"
+    return None
+
+
+def by_language(records: list[Record], ctx: Context):
+    """``(records, context)`` groups of a window: one per set of ``generate.languages``
+    settings in use, in first-seen order (all of them with ``ctx`` when there are none)."""
+    cfg = ctx.config.generate
+    if not cfg.languages:
+        yield records, ctx
+        return
+    from .language import language_of
+
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        language = language_of(record)
+        code = language if language in cfg.languages else re.split(r"[-_]", language)[0].lower()
+        groups.setdefault(code if code in cfg.languages else "", []).append(record)
+    for code, group in groups.items():
+        if not code:
+            yield group, ctx
+            continue
+        settings = dataclasses.replace(cfg, languages={}, **cfg.languages[code])
+        config = dataclasses.replace(ctx.config, sections={**ctx.config.sections, "generate": settings})
+        yield group, Context(config)
 
 
 class TransformersBackend:

@@ -12,12 +12,15 @@ own (``rewrite``) declares a subclass as its section and builds them with :func:
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 from .config import PipelineConfig, setting
 from .errors import ConfigError
 from .models import is_chat_model
+from .language import language_of
 from .records import Record
 from .registry import Registry
 from .stages import STAGES, Context, per_record, stage
@@ -62,6 +65,43 @@ class PromptSettings:
     example_separator: str = "\n\n\n"
     # Target length, filled in wherever the template or instruction says {sentences}.
     sentences: int = setting(3, min=1)
+    # Per language (a code of summarizer/language.py: zh, ja, ko, en), settings that replace
+    # the ones above for documents in it: template, instruction, examples, example_separator,
+    # sentences. ([prompt.languages.zh] template = "{text}\n\n标题：").
+    languages: dict = setting({}, check=lambda value: _languages_problem(value))
+    # Whose table is used: "auto" = the document's language (record.language); a code = that
+    # one for every document; "none" = never a language's table.
+    language: str = setting("auto", pattern=r"auto|none|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*",
+                            note="auto, none or a language code such as zh")
+
+
+LANGUAGE_KEYS = ("template", "instruction", "examples", "example_separator", "sentences")
+
+
+def _languages_problem(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "is not a table of languages ([prompt.languages.zh] ...)"
+    for code, table in value.items():
+        if not isinstance(table, dict):
+            return f"has {code!r} = {table!r}, not a table of prompt settings"
+        unknown = sorted(set(table) - set(LANGUAGE_KEYS))
+        if unknown:
+            return f"has {code}.{unknown[0]}, not a setting a language can replace (those: {', '.join(LANGUAGE_KEYS)})"
+    return None
+
+
+def for_language(cfg: "PromptSettings", language: str | None) -> "PromptSettings":
+    """``cfg`` with the table of ``language`` (by its full code, then its main part: zh-Hant,
+    then zh) in place of its own settings; ``cfg`` itself when it has none."""
+    if cfg.language == "none" or not cfg.languages:
+        return cfg
+    code = language if cfg.language == "auto" else cfg.language
+    if not code:
+        return cfg
+    table = cfg.languages.get(code) or cfg.languages.get(re.split(r"[-_]", code)[0].lower())
+    if not table:
+        return cfg
+    return dataclasses.replace(cfg, **table)
 
 
 @FORMATS.register("base")
@@ -121,9 +161,11 @@ def resolve_format(cfg: PromptSettings, ctx: Context) -> str:
     return "chat" if is_chat_model(ctx.config.generate.model, ctx.tokenizer) else "base"
 
 
-def make_prompt(text: str, cfg: PromptSettings, ctx: Context, fmt: str | None = None) -> str:
-    """``text`` in the prompt that ``cfg`` describes (format ``fmt``, resolved when None)."""
-    return FORMATS.get(fmt or resolve_format(cfg, ctx))(text, cfg, ctx)
+def make_prompt(text: str, cfg: PromptSettings, ctx: Context, fmt: str | None = None,
+                language: str | None = None) -> str:
+    """``text`` in the prompt that ``cfg`` describes (format ``fmt``, resolved when None), in
+    the words of ``language``'s table when ``cfg`` has one (:func:`for_language`)."""
+    return FORMATS.get(fmt or resolve_format(cfg, ctx))(text, for_language(cfg, language), ctx)
 
 
 def echo_pieces(config: PipelineConfig) -> list[str]:
@@ -138,7 +180,8 @@ def echo_pieces(config: PipelineConfig) -> list[str]:
     pieces = []
     for name, cfg in config.sections.items():
         if name in used and isinstance(cfg, PromptSettings):
-            pieces += [p.strip() for p in cfg.template.split("{text}")] + [cfg.instruction.strip()]
+            for each in [cfg, *(for_language(cfg, code) for code in cfg.languages)]:
+                pieces += [p.strip() for p in each.template.split("{text}")] + [each.instruction.strip()]
     return [p for p in pieces if len(p) >= 4]
 
 
@@ -147,8 +190,9 @@ def prompt_record(record: Record, ctx: Context) -> dict:
         raise ValueError("the record has no extract: run the extract stage first")
     cfg = ctx.config.prompt
     fmt = resolve_format(cfg, ctx)
-    record.prompt = make_prompt(record.extract_text(), cfg, ctx, fmt)
-    return {"format": fmt, "chars": len(record.prompt)}
+    language = language_of(record)
+    record.prompt = make_prompt(record.extract_text(), cfg, ctx, fmt, language)
+    return {"format": fmt, "chars": len(record.prompt), "language": language}
 
 
 prompt = stage("prompt", settings=PromptSettings)(per_record("prompt", prompt_record))

@@ -56,6 +56,9 @@ class Record:
     error: str | None = None
     # What was doubtful but not fatal ("ingest: not UTF-8; the encoding was guessed as cp1252 ...").
     warnings: list[str] = field(default_factory=list)
+    # chunk: the document's language by its script (zh, ja, ko, en, und; summarizer/language.py),
+    # or chunk.language when set; what every language-dependent step reads.
+    language: str | None = None
     # chunk: [start, end) character spans of sentences, their token counts, and chunks as
     # [first_sentence, end_sentence, n_tokens].
     sentences: list[list[int]] | None = None
@@ -81,7 +84,9 @@ class Record:
         return [self.sentence_text(i) for i in (self.extract or [])]
 
     def extract_text(self) -> str:
-        return " ".join(self.extract_sentences())
+        from .language import join_sentences  # no space between CJK sentences
+
+        return join_sentences(self.extract_sentences())
 
     def add_trace(self, stage: str, seconds: float, **details: Any) -> None:
         self.trace.append({"stage": stage, "seconds": round(seconds, 4), **details})
@@ -139,6 +144,7 @@ _FIELD_TYPES: dict[str, tuple[Any, str]] = {
     "meta": (lambda value: isinstance(value, dict), "an object"),
     "error": (_optional(str), "a string or null"),
     "warnings": (_list_of(str), "a list of strings"),
+    "language": (_optional(str), "a string or null"),
     "sentences": (_optional(list), "a list or null"),
     "sentence_tokens": (_optional(list), "a list or null"),
     "chunks": (_optional(list), "a list or null"),

@@ -32,6 +32,7 @@ from .facts import source_stems_of, support
 from .generate import window_size
 from .filter import apply_filters
 from .prompt import TEMPLATE_PLACEHOLDERS, PromptSettings, example_problem, make_prompt, resolve_format
+from .language import join_sentences, language_of
 from .records import Record
 from .segment import strip_dateline
 from .stages import Context, in_windows, run_parts, stage
@@ -77,7 +78,8 @@ def _rewrite_window(records: list[Record], ctx: Context) -> None:
         for j, sentence in enumerate(record.extract_sentences()):
             sentence = strip_dateline(sentence)
             part = Record(id=f"{record.id}#sentence{j + 1}", text=sentence, sentences=[[0, len(sentence)]],
-                          extract=[0], prompt=make_prompt(sentence, cfg, ctx, fmt))
+                          extract=[0], language=language_of(record),
+                          prompt=make_prompt(sentence, cfg, ctx, fmt, language_of(record)))
             parts.append((record, part, {"sentence": j + 1}))
     # The window's sentences as one stream: batched, sorted by length, in one generate pass;
     # each sentence's generate entry (tokens, batch timings) joins its document's trace.
@@ -92,7 +94,7 @@ def _rewrite_window(records: list[Record], ctx: Context) -> None:
     for record in records:
         chosen = outcomes[id(record)]
         record.meta["rewrites"] = chosen
-        record.generation = " ".join(c["text"] for c in chosen)
+        record.generation = join_sentences(c["text"] for c in chosen)
         before = sum(len(c["sentence"].split()) for c in chosen)
         after = sum(len(c["text"].split()) for c in chosen)
         record.add_trace("rewrite", seconds, format=fmt, sentences=len(chosen),

@@ -41,12 +41,10 @@ _MAX_LINE_CHARS = 20_000
 
 
 def detect_language(text: str) -> str:
-    """'zh' when CJK characters make up much of the text, else 'en'."""
-    sample = text[:4000]
-    letters = sum(1 for ch in sample if ch.isalpha())
-    if letters and len(_CJK_OR_FULLWIDTH.findall(sample)) / letters > 0.3:
-        return "zh"
-    return "en"
+    """The sentence splitter's language: 'zh' for CJK text (:func:`summarizer.language.detect`), else 'en'."""
+    from .language import detect, is_cjk
+
+    return "zh" if is_cjk(detect(text)) else "en"
 
 
 def segment(text: str, language: str = "auto", max_sentence_chars: int = 1500) -> list[list[int]]:
