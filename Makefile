@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-backends eval bench adapter adapter-eval extractor extractor-eval finetune-news clean
+.PHONY: setup demo test test-backends eval bench adapter adapter-eval extractor extractor-eval chinese-eval finetune-news clean
 
 setup: $(STAMP)
 
@@ -74,6 +74,12 @@ extractor-eval: setup
 	$(BIN)/python scripts/train_extractor.py --split-only
 	$(BIN)/summarizer eval-suite eval/extractor.toml -o build/extractor/eval
 	$(BIN)/python scripts/train_extractor.py --scores build/extractor/eval/report.json
+
+# Chinese: lead-1, lead-3, extractive and default on the LCSTS dev pairs not tuned on
+# (scripts/lcsts_split.py), reported in build/chinese/eval/ (about 5 min on a 2-core CPU).
+chinese-eval: setup
+	$(BIN)/python scripts/lcsts_split.py
+	$(BIN)/summarizer eval-suite eval/chinese.toml -o build/chinese/eval
 
 # The fine-tuning experiment (bench/finetune_news.py): split CNN/DM and XSum dev into training
 # pairs and the last 100 of each, LoRA-fine-tune the default model for one epoch, then one report

@@ -88,6 +88,25 @@ class FilterSettings:
     # When no filtered text is left, the summary is this many extracted sentences (the filter
     # never returns nothing, so it would read 0 as 1).
     fallback_sentences: int = setting(3, min=1)
+    # Per language (summarizer/language.py), a fallback of its own length ([filter.languages.zh]
+    # fallback_sentences = 1: a Chinese summary is a headline, one sentence at most).
+    languages: dict = setting({}, check=lambda value: _languages_problem(value))
+
+
+def _languages_problem(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "is not a table of languages ([filter.languages.zh] ...)"
+    for code, table in value.items():
+        if not isinstance(table, dict) or set(table) - {"fallback_sentences"}:
+            return f"has {code!r} = {table!r}: a language's table holds fallback_sentences only"
+        if not isinstance(table.get("fallback_sentences", 1), int) or table.get("fallback_sentences", 1) < 1:
+            return f"has {code}.fallback_sentences = {table['fallback_sentences']!r}; give a whole number of at least 1"
+    return None
+
+
+def fallback_sentences(cfg: "FilterSettings", language: str | None) -> int:
+    table = cfg.languages.get(language or "") or cfg.languages.get(re.split(r"[-_]", language or "")[0].lower()) or {}
+    return table.get("fallback_sentences", cfg.fallback_sentences)
 
 
 @dataclass
@@ -323,7 +342,7 @@ def filter_record(record: Record, ctx: Context) -> dict:
     text, decisions = apply_filters(text, record, ctx)
     record.fallback = not text.strip()
     if record.fallback:
-        text = join_sentences(record.extract_sentences()[: max(cfg.fallback_sentences, 1)])
+        text = join_sentences(record.extract_sentences()[: max(fallback_sentences(cfg, language_of(record)), 1)])
         decisions.append({"filter": "fallback", "note": "nothing acceptable left: extractive summary used"})
     record.summary = text.strip()
     if not record.summary:

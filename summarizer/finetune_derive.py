@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from .facts import source_index, source_stems_of, support, unsupported
+from .language import language_of
 from .prompt import make_prompt, resolve_format
 from .records import Record
 from .rewrite import SENTENCE_SUPPORT
@@ -125,7 +126,7 @@ def length_prompts(ctx) -> Callable[[Record, int], str] | None:
     if "prompt" not in ctx.config.stages or "{sentences}" not in cfg.template + cfg.instruction:
         return None
     fmt = resolve_format(cfg, ctx)
-    return lambda record, n: make_prompt(record.extract_text(), replace(cfg, sentences=n), ctx, fmt)
+    return lambda record, n: make_prompt(record.extract_text(), replace(cfg, sentences=n), ctx, fmt, language_of(record))
 
 
 def compression(records: list[Record], ctx) -> tuple[list[Record], Derivation]:
@@ -158,7 +159,8 @@ def compression(records: list[Record], ctx) -> tuple[list[Record], Derivation]:
             report.sentences_kept += 1
             used = True
             examples.append(Record(id=f"{record.id}#sentence{j + 1}", text=sentence, reference=target,
-                                   prompt=make_prompt(sentence, cfg, ctx, fmt), meta={"row": record.meta.get("row")}))
+                                   language=language_of(record), prompt=make_prompt(sentence, cfg, ctx, fmt, language_of(record)),
+                                   meta={"row": record.meta.get("row")}))
         report.pairs_used += used
     report.examples = len(examples)
     return examples, report

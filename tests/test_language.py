@@ -139,3 +139,46 @@ def test_a_chinese_post_through_the_whole_pipeline_with_a_tiny_model(tiny_model)
     assert (cjk_share(zh.summary) or 0) > 0.9 and "。 " not in zh.summary
     entry = next(t for t in zh.trace if t["stage"] == "prompt")
     assert entry["language"] == "zh"
+
+
+def test_the_fallback_of_a_chinese_document_has_its_own_length():
+    from summarizer.filter import fallback_sentences
+
+    cfg = Pipeline.load("default").config.filter
+    assert fallback_sentences(cfg, "zh") == 1 and fallback_sentences(cfg, "zh-Hant") == 1
+    assert fallback_sentences(cfg, "en") == cfg.fallback_sentences == 2
+    with pytest.raises(ConfigError, match="fallback_sentences only"):
+        Pipeline.load("default", overrides=['filter.languages={zh={steps=[]}}'])
+    record = Record(id="a", text=POST, language="zh", sentences=[[0, 19], [19, 41], [41, 59]], extract=[0, 1],
+                    generation="This post is about a metro line.")
+    from summarizer.filter import filter_record
+
+    filter_record(record, Context(Pipeline.load("default").config))
+    assert record.fallback and record.summary == POST[:19]  # the wrong-language generation gave way to one sentence
+
+
+def test_finetune_trains_on_chinese_pairs_with_their_own_prompts(tiny_trainable_model, tmp_path):
+    import json
+
+    from summarizer.finetune import FinetuneConfig, finetune
+    from summarizer.finetune_pairs import build_prompts, read_pairs
+
+    posts = [("本市第三条地铁线路将于明年开通试运营。该线路全长28公里。", "第三条地铁线明年开通"),
+             ("调查显示，六成上班族每天用手机超过5小时。专家建议睡前关闭屏幕。", "六成上班族每天用手机超过5小时"),
+             ("市图书馆今年新增图书3万册。馆长表示，周末将延长开放时间。", "市图书馆新增图书3万册")]
+    path = tmp_path / "zh.jsonl"
+    path.write_text("".join(json.dumps({"id": f"z{i}", "article": a, "summary": s}, ensure_ascii=False) + "\n"
+                            for i, (a, s) in enumerate(posts * 2)), encoding="utf-8")
+    pipe = Pipeline.load("abstractive", model=tiny_trainable_model)
+    pairs = build_prompts(read_pairs(path), pipe)
+    kept = pairs.records
+    # the Chinese table's prompt, as at run time; the fusion derivation keeps the references
+    # whose numbers and names (Chinese numerals, character runs) the extract holds
+    assert len(kept) == 6 and all(r.prompt.endswith("标题：") for r in kept)
+    config = FinetuneConfig(max_steps=2, learning_rate=1e-2, grad_accum=1, save_steps=2, eval_docs=2, lora_r=4, lora_alpha=8)
+    result = finetune(path, tmp_path / "adapter", pipeline="abstractive", model=tiny_trainable_model, config=config)
+    assert result.metadata["data"]["pairs_used"] == 6 and result.metadata["training"]["steps"] == 2
+    invented = tmp_path / "invented.jsonl"
+    invented.write_text(json.dumps({"id": "x", "article": posts[0][0], "summary": "张伟称云溪镇地铁明年开通"},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    assert not build_prompts(read_pairs(invented), pipe).records  # an invented name is no training target
