@@ -21,7 +21,8 @@ from typing import Any, Callable
 from .config import problems, set_field, setting
 from .errors import ConfigError
 from .evaluation.faithfulness import measure
-from .language import CJK_SHARE, cjk_bigrams, cjk_share, is_cjk, join_sentences, language_of, length, tidy_spaces
+from .language import (CJK_SHARE, cjk_bigrams, cjk_share, is_cjk, join_sentences, language_of, length, table_code,
+                       tables_problem, tidy_spaces)
 from .facts import source_index, source_stems_of, support, unsupported
 from .pii import redact
 from .prompt import echo_pieces
@@ -94,19 +95,18 @@ class FilterSettings:
 
 
 def _languages_problem(value: Any) -> str | None:
-    if not isinstance(value, dict):
-        return "is not a table of languages ([filter.languages.zh] ...)"
-    for code, table in value.items():
-        if not isinstance(table, dict) or set(table) - {"fallback_sentences"}:
-            return f"has {code!r} = {table!r}: a language's table holds fallback_sentences only"
-        if not isinstance(table.get("fallback_sentences", 1), int) or table.get("fallback_sentences", 1) < 1:
-            return f"has {code}.fallback_sentences = {table['fallback_sentences']!r}; give a whole number of at least 1"
-    return None
+    problem = tables_problem(value, ("fallback_sentences",), "filter")
+    if problem is None:
+        for code, table in value.items():
+            number = table.get("fallback_sentences", 1)
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                return f"has {code}.fallback_sentences = {number!r}; give a whole number of at least 1"
+    return problem
 
 
 def fallback_sentences(cfg: "FilterSettings", language: str | None) -> int:
-    table = cfg.languages.get(language or "") or cfg.languages.get(re.split(r"[-_]", language or "")[0].lower()) or {}
-    return table.get("fallback_sentences", cfg.fallback_sentences)
+    code = table_code(cfg.languages, language)
+    return cfg.languages[code].get("fallback_sentences", cfg.fallback_sentences) if code else cfg.fallback_sentences
 
 
 @dataclass

@@ -22,7 +22,6 @@ both use, so they give the same tokens. Records come out in their input order.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -144,15 +143,9 @@ LANGUAGE_KEYS = ("adapter", "max_new_tokens", "max_sentences", "stop")
 
 
 def _languages_problem(value) -> str | None:
-    if not isinstance(value, dict):
-        return "is not a table of languages ([generate.languages.zh] ...)"
-    for code, table in value.items():
-        if not isinstance(table, dict):
-            return f"has {code!r} = {table!r}, not a table of generate settings"
-        unknown = sorted(set(table) - set(LANGUAGE_KEYS))
-        if unknown:
-            return f"has {code}.{unknown[0]}, not a setting a language can replace (those: {', '.join(LANGUAGE_KEYS)})"
-    return None
+    from .language import tables_problem
+
+    return tables_problem(value, LANGUAGE_KEYS, "generate")
 
 
 def by_language(records: list[Record], ctx: Context):
@@ -162,13 +155,11 @@ def by_language(records: list[Record], ctx: Context):
     if not cfg.languages:
         yield records, ctx
         return
-    from .language import language_of
+    from .language import language_of, table_code
 
     groups: dict[str, list[Record]] = {}
     for record in records:
-        language = language_of(record)
-        code = language if language in cfg.languages else re.split(r"[-_]", language)[0].lower()
-        groups.setdefault(code if code in cfg.languages else "", []).append(record)
+        groups.setdefault(table_code(cfg.languages, language_of(record)) or "", []).append(record)
     for code, group in groups.items():
         if not code:
             yield group, ctx

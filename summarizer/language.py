@@ -102,3 +102,27 @@ def cjk_bigrams(text: str) -> set[str]:
     for run in re.findall(f"[{_HAN}{_KANA}{_HANGUL}]+", text):
         pairs.update(run[i:i + 2] for i in range(len(run) - 1))
     return pairs
+
+
+def tables_problem(value, keys: tuple[str, ...], section: str) -> str | None:
+    """What is wrong with a ``[SECTION.languages]`` setting (a table of language codes, each a
+    table of some of ``keys``), or None: the check of every per-language table."""
+    if not isinstance(value, dict):
+        return f"is not a table of languages ([{section}.languages.zh] ...)"
+    for code, table in value.items():
+        if not isinstance(table, dict):
+            return f"has {code!r} = {table!r}, not a table of {section} settings"
+        unknown = sorted(set(table) - set(keys))
+        if unknown:
+            return f"has {code}.{unknown[0]}, not a setting a language can replace (those: {', '.join(keys)})"
+    return None
+
+
+def table_code(tables: dict, language: str | None) -> str | None:
+    """The key of ``tables`` for ``language``: its full code (zh-Hant), else its main part (zh)."""
+    if not language:
+        return None
+    if language in tables:
+        return language
+    main = re.split(r"[-_]", language)[0].lower()
+    return main if main in tables else None

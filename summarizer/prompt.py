@@ -13,14 +13,13 @@ own (``rewrite``) declares a subclass as its section and builds them with :func:
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 from .config import PipelineConfig, setting
 from .errors import ConfigError
 from .models import is_chat_model
-from .language import language_of
+from .language import language_of, table_code, tables_problem
 from .records import Record
 from .registry import Registry
 from .stages import STAGES, Context, per_record, stage
@@ -79,15 +78,7 @@ LANGUAGE_KEYS = ("template", "instruction", "examples", "example_separator", "se
 
 
 def _languages_problem(value: Any) -> str | None:
-    if not isinstance(value, dict):
-        return "is not a table of languages ([prompt.languages.zh] ...)"
-    for code, table in value.items():
-        if not isinstance(table, dict):
-            return f"has {code!r} = {table!r}, not a table of prompt settings"
-        unknown = sorted(set(table) - set(LANGUAGE_KEYS))
-        if unknown:
-            return f"has {code}.{unknown[0]}, not a setting a language can replace (those: {', '.join(LANGUAGE_KEYS)})"
-    return None
+    return tables_problem(value, LANGUAGE_KEYS, "prompt")
 
 
 def for_language(cfg: "PromptSettings", language: str | None) -> "PromptSettings":
@@ -95,13 +86,8 @@ def for_language(cfg: "PromptSettings", language: str | None) -> "PromptSettings
     then zh) in place of its own settings; ``cfg`` itself when it has none."""
     if cfg.language == "none" or not cfg.languages:
         return cfg
-    code = language if cfg.language == "auto" else cfg.language
-    if not code:
-        return cfg
-    table = cfg.languages.get(code) or cfg.languages.get(re.split(r"[-_]", code)[0].lower())
-    if not table:
-        return cfg
-    return dataclasses.replace(cfg, **table)
+    code = table_code(cfg.languages, language if cfg.language == "auto" else cfg.language)
+    return cfg if code is None else dataclasses.replace(cfg, **cfg.languages[code])
 
 
 @FORMATS.register("base")

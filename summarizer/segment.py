@@ -19,9 +19,6 @@ import re
 # A regex character-class body: use it as f"[{CJK_CHARS}]". The ROUGE tokenizer
 # (evaluation/tokens.py) has its own, Unicode-script definition, which the metric is fixed to.
 CJK_CHARS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# The language detector also counts full-width forms: Chinese text writes its commas, colons
-# and brackets full width (，：（）), so they tip short or number-heavy Chinese text to "zh".
-_CJK_OR_FULLWIDTH = re.compile(rf"[{CJK_CHARS}\uff00-\uffef]")
 _CJK_OR_PIECES = re.compile(rf"[{CJK_CHARS}]|[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
 
 # Marks that end a sentence, as character-class bodies. The spaced ones (Latin, Arabic ؟,
