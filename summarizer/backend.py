@@ -27,6 +27,7 @@ generations. Built-ins, registered in :data:`BACKENDS` like stages and filters:
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,3 +87,7 @@ def check_backend(gen: Any) -> None:
     """Everything that can be known wrong before a document is read (the model spec, an
     adapter, the server's answer), as a ModelError or ConfigError naming the fix."""
     backend_of(gen).check(gen)
+    if gen.adapter == "builtin" and gen.model == "default" and not applies_adapters(gen):
+        logging.getLogger("summarizer").info(
+            "The built-in adapter is applied by the transformers backend only: %s runs the base model.",
+            backend_name(gen))
