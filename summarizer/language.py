@@ -27,6 +27,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 # of these a space is not part of the text.
 _CJK_CHAR = f"{_HAN}{_KANA}{_HANGUL}\u3000-\u303f\uff00-\uffef"
 _CJK_OR_FULL_WIDTH = re.compile(f"[{_CJK_CHAR}]")
+_CJK_END = re.compile(f"[{_CJK_CHAR}]$")
+_CJK_START = re.compile(f"[{_CJK_CHAR}]")
 _SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK_CHAR}])\\s+(?=[{_CJK_CHAR}])")
 # Share of a text's letters in a CJK script from which it is CJK text (a post with English
 # brand names is still Chinese; the sentence splitter has used this share all along).
@@ -73,9 +75,15 @@ def language_of(record, text: str = "") -> str:
 
 
 def join_sentences(sentences) -> str:
-    """Sentences as one text: a space between them, none between CJK sentences
-    ("...角落。未来，..."), whatever the language of the document."""
-    return tidy_spaces(" ".join(s.strip() for s in sentences if s and s.strip()))
+    """Sentences as one text: a space between them, none between a sentence that ends in a
+    CJK character and one that begins with one ("...角落。未来，..."). The sentences themselves
+    are left as they are (a prompt holds the article's own text)."""
+    text = ""
+    for sentence in sentences:
+        if text:
+            text += "" if _CJK_END.search(text) and _CJK_START.match(sentence) else " "
+        text += sentence
+    return text
 
 
 def tidy_spaces(text: str) -> str:
