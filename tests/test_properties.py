@@ -104,6 +104,7 @@ def _record(source: str, generation: str | None) -> Record:
 @given(source=ANY_TEXT, generation=st.one_of(st.none(), ANY_TEXT))
 @example(source="One. Two.", generation="TL;DR:")
 @example(source="One. Two.", generation="\u2028\u3000")
+@example(source="\u3001 \u3001", generation=None)  # a CJK sentence with a space inside: the fallback keeps it
 def test_filters_never_crash_and_never_leave_an_empty_summary(ctx, source, generation):
     record = _record(source, generation)
     for step in ctx.config.filter.steps:
