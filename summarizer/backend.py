@@ -34,6 +34,8 @@ from typing import Any, Protocol
 from .errors import ModelError
 from .registry import Registry
 
+log = logging.getLogger("summarizer")
+
 TRANSFORMERS, LLAMA_CPP, OPENAI = "transformers", "llama.cpp", "openai"
 
 
@@ -88,6 +90,6 @@ def check_backend(gen: Any) -> None:
     adapter, the server's answer), as a ModelError or ConfigError naming the fix."""
     backend_of(gen).check(gen)
     if gen.adapter == "builtin" and gen.model == "default" and not applies_adapters(gen):
-        logging.getLogger("summarizer").info(
+        log.info(
             "The built-in adapter is applied by the transformers backend only: %s runs the base model.",
             backend_name(gen))

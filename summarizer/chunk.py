@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .config import setting
 from .records import Record
-from .language import detect
+from .language import detect, is_cjk
 from .segment import estimate_tokens, segment
 from .segment import SENTENCE_END_CHARS
 from .stages import Context, per_record, stage
@@ -62,8 +62,12 @@ _SENTENCE_END = re.compile(f"[{SENTENCE_END_CHARS}]")
 
 def chunk_record(record: Record, ctx: Context) -> dict:
     cfg = ctx.config.chunk
-    record.language = detect(record.text) if cfg.language == "auto" else cfg.language
-    record.sentences = segment(record.text, cfg.language, cfg.max_sentence_chars)
+    if cfg.language == "auto":  # detected once: the splitter takes what it needs of it
+        record.language = detect(record.text)
+        splitter = "zh" if is_cjk(record.language) else "en"
+    else:
+        record.language = splitter = cfg.language
+    record.sentences = segment(record.text, splitter, cfg.max_sentence_chars)
     if record.text and not _SENTENCE_END.search(record.text):
         # Still summarizable, but the "sentences" are lines or arbitrary cuts: say so.
         record.warnings.append(

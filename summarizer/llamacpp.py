@@ -210,15 +210,16 @@ def _steering(record: Record, ids: list[int], tokenizer: LlamaTokenizer, gen: An
 
 
 def _stop_ids(tokenizer: LlamaTokenizer, gen: Any) -> list[int]:
-    """The end-of-text and end-of-turn ids, and the stop strings that are one token."""
+    """The end-of-text and end-of-turn ids, and the stop strings that are one token (found as
+    the transformers backend finds them)."""
+    from .generate import _split_stops
+
     ids = [tokenizer.eos_token_id]
-    for text in ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", *gen.stop):
-        special = text.startswith("<")
-        pieces = tokenizer.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
-        if len(pieces) == 1 and pieces[0] not in ids and (
-                not special or tokenizer.llm.detokenize(pieces, special=True).decode("utf-8", "replace") == text):
+    for token in ("<end_of_turn>", "<|im_end|>", "<|eot_id|>"):
+        pieces = tokenizer.llm.tokenize(token.encode("utf-8"), add_bos=False, special=True)
+        if len(pieces) == 1 and tokenizer.decode(pieces, skip_special_tokens=False) == token:
             ids.append(pieces[0])
-    return ids
+    return ids + [i for i in _split_stops(tokenizer, list(gen.stop))[0] if i not in ids]
 
 
 BACKENDS.register(LLAMA_CPP)(LlamaCppBackend())

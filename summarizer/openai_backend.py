@@ -307,8 +307,7 @@ class OpenAIBackend:
         client = ctx.model
         name = model_name(gen)
         stop = list(gen.stop)
-        stop_lock = threading.Lock()
-        stopped = threading.Event()
+        stopped = threading.Event()  # set once the server is down: the rest are not asked
 
         def one(record: Record) -> tuple[Record, Any]:
             if stopped.is_set():
@@ -316,8 +315,7 @@ class OpenAIBackend:
             try:
                 return record, _complete(client, name, record.prompt, gen, stop)
             except ServerDown as exc:
-                with stop_lock:
-                    stopped.set()
+                stopped.set()
                 return record, exc
             except RequestFailed as exc:
                 return record, exc
