@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 from .backend import BACKENDS, TRANSFORMERS, BackendDown, backend_choices, backend_of
 from .config import setting
 from .decode import greedy, until_stop
-from .models import DTYPES
+from .models import DTYPES, FORWARDS
 from .plan import DecodingPlan, as_stopping_criteria
 from .records import Record
 from .stages import Context, in_windows, recording_errors, stage
@@ -113,6 +113,11 @@ class GenerateSettings:
     # adapter = "": Chinese documents run on the model without the English-trained adapter;
     # a window that holds both languages then has both models loaded.)
     languages: dict = setting({}, check=lambda value: _languages_problem(value))
+    # The transformers backend with the fast decoder: "auto" runs a Gemma 3 text model (the
+    # default) on the CPU with this package's own forward pass (summarizer/gemma3.py: the same
+    # logits bit for bit, without the ~2 s import of transformers' modeling code);
+    # "transformers" always uses transformers' class.
+    forward: str = setting("auto", choices=FORWARDS, affects_output=False)
     # The llama.cpp backend: its context window in tokens (0 = 4096, or the model's own if smaller).
     context: int = setting(0, min=0, note="0 = auto", affects_output=False)
 
@@ -188,7 +193,10 @@ class TransformersBackend:
     def model(self, gen):
         from . import models
 
-        return models.load_model(gen.model, device=gen.device, dtype=gen.dtype, adapter=gen.adapter)
+        # the package's own Gemma 3 forward serves the fast decoder only (generate.forward)
+        forward = gen.forward if gen.decoder == "fast" else "transformers"
+        return models.load_model(gen.model, device=gen.device, dtype=gen.dtype, adapter=gen.adapter,
+                                 forward=forward)
 
     def generate(self, records: list[Record], ctx: Context) -> None:
         _generate_window(records, ctx, _stop_ids(ctx))

@@ -267,37 +267,51 @@ def pick_dtype(dtype: str, device: str):
     return torch.float32
 
 
-def load_model(spec: str, device: str = "auto", dtype: str = "auto", adapter: str | None = None):
+# What computes the model's forward pass (``generate.forward``): "auto" = this package's own
+# Gemma 3 (summarizer/gemma3.py: the same tokens without importing transformers' modeling
+# code, ~2 s of a one-document run) for a Gemma 3 text model on the CPU, transformers' class
+# for anything else; "transformers" = always transformers' class.
+FORWARDS = ("auto", "transformers")
+
+
+def load_model(spec: str, device: str = "auto", dtype: str = "auto", adapter: str | None = None,
+               forward: str = "transformers"):
     """Load (once per process) the causal LM for ``spec`` on the chosen device and dtype,
     with the LoRA ``adapter`` folder merged in when one is given (or when ``spec`` is an
-    adapter folder)."""
+    adapter folder). ``forward`` (:data:`FORWARDS`): "auto" allows the package's own Gemma 3,
+    which only serves :mod:`summarizer.decode` (no training, no ``generate``)."""
+    if forward not in FORWARDS:
+        raise ModelError(f"unknown forward {forward!r}; valid choices: {', '.join(FORWARDS)}.")
     base, folder = split_spec(spec, adapter)
     # One cache key however the arguments are passed (lru_cache keys differ for keywords); an
     # adapter trained again into the same folder is a new key (its weights' digest).
-    return _load_model(base, device, dtype, folder, weights_digest(folder) if folder else None)
+    return _load_model(base, device, dtype, folder, weights_digest(folder) if folder else None, forward)
 
 
 @lru_cache(maxsize=4)
-def _load_model(spec: str, device: str, dtype: str, adapter: str = "", digest: str | None = None):
+def _load_model(spec: str, device: str, dtype: str, adapter: str = "", digest: str | None = None,
+                forward: str = "transformers"):
     # The imports and the model are long-lived objects: see gcpause.py (about 3 s on a 2-core CPU).
     with paused_gc(freeze=True):
-        return _load_model_now(spec, device, dtype, adapter)
+        return _load_model_now(spec, device, dtype, adapter, forward)
 
 
-def _load_model_now(spec: str, device: str, dtype: str, adapter: str):
+def _load_model_now(spec: str, device: str, dtype: str, adapter: str, forward: str = "transformers"):
     chosen_device = pick_device(device)
     chosen_dtype = pick_dtype(dtype, chosen_device)
     start = time.perf_counter()
     # A fresh copy of the base, never the cached one: merging an adapter changes the weights.
-    model = load_base_model(spec, chosen_dtype)
+    own = forward == "auto" and chosen_device == "cpu" and own_forward(spec)
+    model = load_own_model(spec, chosen_dtype) if own else load_base_model(spec, chosen_dtype)
     if adapter:
         model = apply_adapter(model, adapter, spec)
     if dtype == "mixed":
         bf16_matrix_products(model)
     model.to(chosen_device).eval()
     log.info(
-        "Loaded model %s%s (%s, %s) in %.1f s", spec, f" + adapter {adapter}" if adapter else "", chosen_device,
-        str(chosen_dtype).replace("torch.", ""), time.perf_counter() - start,
+        "Loaded model %s%s (%s, %s%s) in %.1f s", spec, f" + adapter {adapter}" if adapter else "", chosen_device,
+        str(chosen_dtype).replace("torch.", ""), ", summarizer's Gemma 3 forward" if own else "",
+        time.perf_counter() - start,
     )
     return model
 
@@ -331,6 +345,29 @@ def bf16_matrix_products(model) -> int:
                 setattr(module, name, BF16Linear(child))
                 switched += 1
     return switched
+
+
+def own_forward(spec: str) -> bool:
+    """Whether summarizer.gemma3 can run ``spec`` (a local Gemma 3 text model folder)."""
+    location = Path(resolve(spec))
+    if not location.is_dir():
+        return False
+    from .gemma3 import problems
+
+    found = problems(location)
+    if found:
+        log.debug("Model %s runs on transformers' class: %s", spec, "; ".join(found))
+    return not found
+
+
+def load_own_model(spec: str, dtype):
+    """Like :func:`load_base_model`, with :mod:`summarizer.gemma3`'s class."""
+    from . import gemma3
+
+    try:
+        return gemma3.load(resolve(spec), dtype)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"could not load model {spec!r}: {exc}") from exc
 
 
 def load_base_model(spec: str, dtype):

@@ -46,7 +46,13 @@ def load(location: str):
     from transformers.tokenization_utils_tokenizers import TokenizersBackend
 
     extra = {} if added is None else {"added_tokens_decoder": added}
+    converted = (folder / _marker()).is_file()
+    compact = compact_copy(folder / "tokenizer.json") if converted else None
+    if compact is not None:
+        extra["tokenizer_file"] = str(compact)
     tokenizer = TokenizersBackend.from_pretrained(location, trust_remote_code=False, **extra)
+    if converted and compact is None:
+        write_compact_copy(folder / "tokenizer.json")
     unused, attributes = _JSON_CLASSES_CONVERTED.get(name, ((), {}))
     for key in unused:
         if tokenizer.init_kwargs.get(key, "") is None:
@@ -54,6 +60,53 @@ def load(location: str):
     for key, value in attributes.items():
         setattr(tokenizer, key, value)
     return tokenizer
+
+
+# The tokenizers library reads a BPE model's merges about twice as fast written as "a b" strings
+# (its older format) as written as ["a", "b"] pairs (what it writes today): for Gemma's 514,906
+# merges, 0.7 s against 1.1 s of a one-document run. Where no merged piece holds a space, both
+# say the same thing; the copy is kept only when the library reads it back as the very same
+# tokenizer.
+COMPACT = "merges-as-strings-1"
+
+
+def compact_copy(file: Path) -> Path | None:
+    """The kept copy of ``file`` with its merges as strings, None when there is none."""
+    from . import diskcache
+
+    place = diskcache.entry("tokenizers", file, COMPACT, suffix=".json")
+    return place if place is not None and place.is_file() else None
+
+
+def write_compact_copy(file: Path) -> bool:
+    """Keep the copy (once per file: about 3 s); False when the file does not allow one."""
+    from tokenizers import Tokenizer
+
+    from . import diskcache
+
+    place = diskcache.entry("tokenizers", file, COMPACT, suffix=".json")
+    if place is None:
+        return False
+    import logging
+
+    logging.getLogger("summarizer").info("Keeping a faster-loading copy of %s (once, a few seconds) ...", file)
+    try:
+        original = file.read_text(encoding="utf-8")
+        data = json.loads(original)
+        model = data.get("model") or {}
+        merges = model.get("merges")
+        if model.get("type") != "BPE" or not merges or not all(
+                isinstance(m, list) and len(m) == 2 and all(isinstance(p, str) and p and " " not in p for p in m)
+                for m in merges):
+            return False
+        model["merges"] = [f"{a} {b}" for a, b in merges]
+        text = json.dumps(data, ensure_ascii=False)
+        if Tokenizer.from_str(text).to_str() != Tokenizer.from_str(original).to_str():
+            return False
+    except (OSError, ValueError, Exception):  # the tokenizers library raises its own error type
+        return False
+    diskcache.write(place, text.encode("utf-8"))
+    return place.is_file()
 
 
 def added_tokens(path: Path):

@@ -107,6 +107,21 @@ def test_python_api_with_the_default_model():
     assert isinstance(summary, str) and 10 < len(summary) < len(text)
 
 
+
+def test_own_gemma3_forward_writes_what_transformers_writes(tmp_path):
+    """The default run uses summarizer.gemma3 (generate.forward = "auto"); transformers' class
+    must write the same generations, batch of all examples together (padding, shared prefix)."""
+    from summarizer import models
+
+    generations = {}
+    for forward in ("auto", "transformers"):
+        result = CliRunner().invoke(main, ["run", str(EXAMPLES), "-o", str(tmp_path / forward),
+                                           "--set", f"generate.forward={forward}"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        generations[forward] = {r["id"]: r["generation"] for r in read_jsonl(tmp_path / forward / "summaries.jsonl")}
+    assert generations["auto"] == generations["transformers"] and all(generations["auto"].values())
+    assert models.own_forward("default")
+
 def test_finetune_the_default_model_and_run_with_the_adapter(tmp_path):
     """Three steps on three real CNN/DM pairs (the first at the warm-up's learning rate 0):
     the target-only loss equals Gemma's own (checked at the start of every training), and

@@ -210,6 +210,43 @@ def test_folders_the_fast_way_does_not_know_go_to_autotokenizer(tiny_model, tmp_
     assert tokenizer_json.load(str(folder)) is None
 
 
+def test_a_converted_folders_tokenizer_is_read_from_its_compact_copy(tiny_model, tmp_path):
+    """Merges written as strings load faster; the copy is made on the first load and read
+    from then on, and the tokenizer is the same in every respect."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = tmp_path / "converted"
+    shutil.copytree(tiny_model, folder)
+    file = folder / "tokenizer.json"
+    assert tokenizer_json.load(str(folder)) is not None and tokenizer_json.compact_copy(file) is None  # not ours
+    (folder / models.MARKER).write_text("{}")
+    first = tokenizer_json.load(str(folder))
+    compact = tokenizer_json.compact_copy(file)
+    assert compact is not None
+    merges = json.loads(compact.read_text(encoding="utf-8"))["model"]["merges"]
+    assert merges and all(isinstance(m, str) and m.count(" ") == 1 for m in merges)
+    second = tokenizer_json.load(str(folder))
+    reference = tokenizer_facts(AutoTokenizer.from_pretrained(str(folder)), TEXTS)
+    assert tokenizer_facts(first, TEXTS) == reference == tokenizer_facts(second, TEXTS)
+    # the copy is what the second load read: a copy changed behind its back changes the tokenizer
+    changed = json.loads(compact.read_text(encoding="utf-8")) | {"normalizer": {"type": "Lowercase"}}
+    compact.write_text(json.dumps(changed), encoding="utf-8")
+    assert tokenizer_json.load(str(folder))("ABC")["input_ids"] == tokenizer_json.load(str(folder))("abc")["input_ids"]
+    # a changed tokenizer.json is a new entry (the old copy is not used for it)
+    file.write_text(file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert tokenizer_json.compact_copy(file) is None
+
+
+def test_no_compact_copy_where_a_merged_piece_holds_a_space(tiny_model, tmp_path):
+    data = json.loads((Path(tiny_model) / "tokenizer.json").read_text(encoding="utf-8"))
+    data["model"]["merges"][0] = ["a b", "c"]
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    assert tokenizer_json.write_compact_copy(tmp_path / "tokenizer.json") is False
+    assert tokenizer_json.compact_copy(tmp_path / "tokenizer.json") is None
+
+
 def test_added_tokens_are_read_alone_or_left_to_transformers(tmp_path):
     path = tmp_path / "tokenizer.json"
     path.write_text(json.dumps({"version": "1.0", "truncation": None, "padding": None, "added_tokens": [
