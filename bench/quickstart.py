@@ -8,7 +8,7 @@ fills the page cache). Then, ``--repeats`` times each, in a new process:
 - the Python API, ``summarizer.summarize(text)``, timed phase by phase from inside the
   child (its functions wrapped, nothing changed): interpreter + imports (Python's start,
   ``import summarizer``, the pipeline's settings and stage modules), tokenizer load, model
-  load (the base weights, with the torch and transformers imports it needs), adapter (the
+  load (the base weights, with the torch import it needs), adapter (the
   built-in LoRA merge), first document (every stage, with the libraries they import on
   first use), exit (interpreter shutdown), total wall time;
 - the command line, ``summarizer run FILE -o OUT`` and ``summarizer summarize FILE`` (when
