@@ -8,9 +8,9 @@ model: left-padded batches whose attention mask may have holes (rejected proposa
 explicit position ids, a key/value cache whose rows can be dropped, logits for the last
 positions only. It follows transformers' choices of the attention kernel's inputs (no mask
 where causal attention alone is right, one query against grouped key/value heads, the mask
-pattern of sliding-window layers), so the logits agree with transformers' to rounding and
-the greedy tokens are the same (tests/test_gemma3.py compares them on a small random Gemma 3
-and the default model's summaries).
+pattern and cache length of sliding-window layers), so the logits equal transformers' bit for
+bit (tests/test_gemma3.py, on a small random Gemma 3 run far past its window) and the default
+model writes the same summaries (tests/test_e2e_default.py).
 
 Module and parameter names are transformers' own: the safetensors file loads as it is, a
 LoRA adapter merges onto the same layer names (:mod:`summarizer.lora_merge`), and the
