@@ -117,6 +117,8 @@ def describe(name: str, result: dict, n: int) -> dict:
 OPTIONS = {
     "the model's own generate() instead of the fast decoder (generate.decoder=transformers)":
         ("default", ["generate.decoder=transformers"]),
+    "transformers' Gemma 3 class instead of summarizer's own forward pass (generate.forward=transformers)":
+        ("default", ["generate.forward=transformers"]),
     "without batching (batch_size=1 instead of 16)": ("default", ["generate.batch_size=1"]),
     "without the candidate-vocabulary head (head_vocab=0: all 262k tokens)": ("default", ["generate.head_vocab=0"]),
     "without prompt lookup (lookup_tokens=0)": ("default", ["generate.lookup_tokens=0"]),
