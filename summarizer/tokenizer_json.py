@@ -27,9 +27,11 @@ _JSON_CLASSES_CONVERTED = {"GemmaTokenizer": (("vocab_file",), {"padding_side": 
 _LEGACY_TOKENIZER_FILES = ("special_tokens_map.json", "added_tokens.json", "tokenizer.model")
 
 
-def load(location: str):
+def load(location: str, light: bool = True):
     """The tokenizer of a local folder read straight from its tokenizer.json (see above), or
-    None when the folder needs AutoTokenizer."""
+    None when the folder needs AutoTokenizer. For a folder this package converted, ``light``
+    gives the tokenizer of :mod:`summarizer.light_tokenizer` (no transformers import) once
+    its facts are kept: the first load here keeps them."""
     folder = Path(location)
     if not (folder / "tokenizer.json").is_file() or not (folder / "tokenizer_config.json").is_file():
         return None
@@ -42,11 +44,17 @@ def load(location: str):
         return None
     if "auto_map" in config or any((folder / f).exists() for f in _LEGACY_TOKENIZER_FILES):
         return None
+    converted = (folder / _marker()).is_file()
+    if converted and light:
+        from . import light_tokenizer
+
+        fast = light_tokenizer.load(location)
+        if fast is not None:
+            return fast
     added = None if "added_tokens_decoder" in config else added_tokens(folder / "tokenizer.json")
     from transformers.tokenization_utils_tokenizers import TokenizersBackend
 
     extra = {} if added is None else {"added_tokens_decoder": added}
-    converted = (folder / _marker()).is_file()
     compact = compact_copy(folder / "tokenizer.json") if converted else None
     if compact is not None:
         extra["tokenizer_file"] = str(compact)
@@ -59,6 +67,10 @@ def load(location: str):
             del tokenizer.init_kwargs[key]
     for key, value in attributes.items():
         setattr(tokenizer, key, value)
+    if converted and light:
+        from . import light_tokenizer
+
+        light_tokenizer.remember(location, tokenizer)
     return tokenizer
 
 

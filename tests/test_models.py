@@ -161,10 +161,12 @@ def tokenizer_facts(tokenizer, texts):
     """Everything about a tokenizer that this package (or a caller) can see."""
     import json as _json
 
+    # as loaded: transformers' tokenizer leaves the padding of its last call set on its backend
+    backend = _json.loads(tokenizer.backend_tokenizer.to_str())
     encoded = [tokenizer(t, add_special_tokens=a)["input_ids"] for t in texts for a in (True, False)]
     batch = tokenizer(texts[:3], return_tensors="pt", padding=True)
     return {
-        "backend": _json.loads(tokenizer.backend_tokenizer.to_str()),
+        "backend": backend,
         "vocab": sorted(tokenizer.get_vocab().items()),
         "added": [(k, repr(v)) for k, v in sorted(tokenizer.added_tokens_decoder.items())],
         "special": {k: str(getattr(tokenizer, k)) for k in ("bos_token", "eos_token", "pad_token", "unk_token")},

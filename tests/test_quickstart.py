@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import models, tokenizer_json
+from summarizer import light_tokenizer, models, tokenizer_json
 
 from .test_models import TEXTS, tokenizer_facts
 
@@ -25,9 +25,23 @@ def test_the_default_tokenizer_is_autotokenizers():
     if DATA.is_file():
         with DATA.open(encoding="utf-8") as handle:
             texts += [json.loads(line)["article"] for _, line in zip(range(10), handle)]
-    ours = tokenizer_json.load(location)
-    assert ours is not None
-    assert tokenizer_facts(ours, texts) == tokenizer_facts(AutoTokenizer.from_pretrained(location), texts)
+    reference = tokenizer_facts(AutoTokenizer.from_pretrained(location), texts)
+    slow = tokenizer_json.load(location, light=False)
+    assert tokenizer_facts(slow, texts) == reference
+    tokenizer_json.load(location)  # keeps the light tokenizer's facts where this cache lacks them
+    light = tokenizer_json.load(location)
+    assert isinstance(light, light_tokenizer.LightTokenizer)
+    assert tokenizer_facts(light, texts) == reference
+
+
+def test_one_document_imports_no_transformers_at_all():
+    tokenizer_json.load(models.resolve("default"))  # the first load keeps the light tokenizer's facts
+    code = ("import sys; from summarizer import summarize; "
+            "print(repr(summarize(open(sys.argv[1], encoding='utf-8').read()))); print('transformers' in sys.modules)")
+    article = Path(__file__).resolve().parent.parent / "examples" / "articles" / "01_city_bikes.txt"
+    done = subprocess.run([sys.executable, "-c", code, article], capture_output=True, text=True, check=True)
+    summary, imported = done.stdout.strip().splitlines()[-2:]
+    assert len(summary) > 10 and imported == "False"
 
 
 def test_one_document_imports_neither_scikit_learn_nor_peft_nor_transformers_modeling():
