@@ -97,11 +97,20 @@ class FakeServer:
                     fault = server.faults.pop(0) if server.faults else None
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    self.counted = True
                 try:
                     self.serve_post(body, fault)
                 finally:
-                    with server.lock:
+                    self.uncount()
+
+            def uncount(self):
+                # A request is in flight until its answer starts to leave: counted until the
+                # handler returned, the client's next request (sent as soon as this answer is
+                # read) could arrive first and be counted with it (4 of --concurrency 3 seen).
+                with server.lock:
+                    if getattr(self, "counted", False):
                         server.in_flight -= 1
+                        self.counted = False
 
             def serve_post(self, body, fault):
                 if fault is not None:
@@ -141,6 +150,7 @@ class FakeServer:
                                   "model": body.get("model"), "choices": [choice], "usage": usage})
 
             def answer(self, code, payload, headers=None):
+                self.uncount()
                 data = json.dumps(payload).encode("utf-8")
                 try:
                     self.send_response(code)
