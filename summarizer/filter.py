@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from .config import problems, set_field, setting
 from .errors import ConfigError
-from .evaluation.faithfulness import measure
+from .evaluation.faithfulness import entity_spans, measure, span_in_source
 from .language import (CJK_SHARE, cjk_bigrams, cjk_share, is_cjk, join_sentences, language_of, length, table_code,
                        tables_problem, tidy_spaces)
 from .facts import source_index, source_stems_of, support, unsupported
@@ -211,11 +211,17 @@ def dedupe(text: str, record: Record, ctx: Context, options: None) -> tuple[str,
 @filter_step("unsupported_facts")
 def unsupported_facts(text: str, record: Record, ctx: Context, options: None) -> tuple[str, str | None]:
     """Drop sentences with a number or a name-like word that the source does not contain
-    (the "misleading output" risk: a small model invents places, dates and figures)."""
+    (the "misleading output" risk: a small model invents places, dates and figures), or a
+    name of several words that it does not contain as one: "York University" put together
+    from "York Herald" and "university", whose words the source has, but not the name. The
+    name is the reports' own (:func:`summarizer.evaluation.faithfulness.entity_spans`), so
+    a summary this step passes has every name of several words counted found there."""
     words, nums = source_index(record.text)
 
     def reason(sentence: str) -> str | None:
         missing = unsupported(sentence, record.text, words, nums)
+        missing += [span for span in entity_spans(sentence)
+                    if " " in span and span not in missing and not span_in_source(span, record.text)]
         return ", ".join(missing[:4]) if missing else None
 
     return _drop_sentences(text, reason, "with facts not in the source")

@@ -93,6 +93,21 @@ def test_unsupported_facts_drops_invented_numbers_and_places():
     assert unsupported_facts(same, record, ctx, None) == (same, None)
 
 
+def test_unsupported_facts_drops_a_name_put_together_from_the_sources_words():
+    from summarizer.evaluation.faithfulness import measure
+    from summarizer.filter import unsupported_facts
+
+    ctx = Context(load_pipeline("default"))
+    source = ("#Person1#: I read it in the York Herald. #Person2#: Which university did you apply to? "
+              "#Person1#: Leeds. Mr. Joss Hale wrote my letter.")
+    record = record_for(None, source)
+    text = "Person1 applied to York University. Person1 read the York Herald. Mr. Joss Hale wrote a letter."
+    kept, note = unsupported_facts(text, record, ctx, None)
+    # every word of "York University" is in the dialogue, in some case; the name is not
+    assert kept == "Person1 read the York Herald. Mr. Joss Hale wrote a letter." and "York University" in note
+    assert measure(kept, source)["entities_share"] == 1.0  # what the report counts, it passes
+
+
 def test_redact_pii_keeps_what_the_source_has_unless_asked():
     from summarizer.filter import RedactOptions, redact_pii
 

@@ -100,7 +100,8 @@ def entity_spans(text: str) -> list[str]:
     return spans
 
 
-def _in_source(span: str, source: str) -> bool:
+def span_in_source(span: str, source: str) -> bool:
+    """Whether a span of :func:`entity_spans` occurs in ``source`` (same spelling and case)."""
     # Spans lose the full stops of abbreviations ("Mr. Hale" -> "Mr Hale"): allow them back.
     pattern = r"(?<!\w)" + r"\.?\s+".join(re.escape(w) for w in span.split()) + r"(?!\w)"
     return re.search(pattern, source) is not None
@@ -221,7 +222,7 @@ def measure(summary: str | None, source: str | None, extract: str | None = None)
         out["numbers_share"] = found / len(summary_numbers) if summary_numbers else None
 
         spans = entity_spans(summary) if summary.strip() else []
-        found = sum(_in_source(span, source) for span in spans)
+        found = sum(span_in_source(span, source) for span in spans)
         out["entities"], out["entities_found"] = len(spans), found
         out["entities_share"] = found / len(spans) if spans else None
 
