@@ -115,12 +115,6 @@ class Encoding(dict):
     def to(self, device) -> "Encoding":
         return Encoding({key: value.to(device) if hasattr(value, "to") else value for key, value in self.items()})
 
-    def __setattr__(self, name: str, value) -> None:
-        super().__setattr__(name, value)
-        # a setting changed after transformers' tokenizer was built is changed there too
-        if name in _SHARED and self.__dict__.get("_transformers") is not None:
-            setattr(self._transformers, name, value)
-
     def __getattr__(self, name: str):
         try:
             return self[name]
