@@ -24,9 +24,15 @@ test: setup
 # The llama.cpp and openai backends against real llama.cpp (tests/test_backends_llamacpp.py):
 # installs the llamacpp extra first, which compiles llama.cpp once per machine (6-10 min on
 # 2 cores; pip keeps the wheel). .ci/run runs this after `make test`.
+# llama.cpp is compiled for this CPU (-march=native), less AMX: its tile instructions fault
+# where the CPU advertises them but the kernel or sandbox does not grant them (SIGILL in
+# ggml_backend_amx_mul_mat on a Xeon with amx_tile: every llama.cpp test failed). Built
+# without pip's wheel cache, so a wheel compiled with other flags is never reused.
 LLAMA_STAMP := $(VENV)/.llamacpp-installed
+LLAMA_CFLAGS := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 $(LLAMA_STAMP): $(STAMP)
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,llamacpp]'
+	CFLAGS="$(LLAMA_CFLAGS)" CXXFLAGS="$(LLAMA_CFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(BIN)/python -m pip install --quiet --no-cache-dir -c requirements/constraints.txt -e '.[test,llamacpp]'
 	touch $(LLAMA_STAMP)
 
 test-backends: setup $(LLAMA_STAMP)
