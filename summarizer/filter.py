@@ -220,8 +220,7 @@ def unsupported_facts(text: str, record: Record, ctx: Context, options: None) ->
 
     def reason(sentence: str) -> str | None:
         missing = unsupported(sentence, record.text, words, nums)
-        missing += [span for span in entity_spans(sentence)
-                    if " " in span and span not in missing and not span_in_source(span, record.text)]
+        missing += [span for span in entity_spans(sentence) if " " in span and not span_in_source(span, record.text)]
         return ", ".join(missing[:4]) if missing else None
 
     return _drop_sentences(text, reason, "with facts not in the source")

@@ -59,6 +59,8 @@ def load(location: str) -> "LightTokenizer | None":
         return None
     try:
         facts = json.loads(raw)
+        if facts.get("usable") is False:  # kept by remember(): this folder takes the slow way
+            return None
         from tokenizers import Tokenizer
 
         backend = _without_padding(Tokenizer.from_file(str(compact)))
@@ -76,14 +78,19 @@ def remember(location: str, tokenizer) -> bool:
 
     file = Path(location) / "tokenizer.json"
     compact = tokenizer_json.compact_copy(file)
-    if compact is None or getattr(tokenizer, "clean_up_tokenization_spaces", True):
+    if compact is None:
+        return False
+    entry = _facts_entry(file)
+    if _unusable(diskcache.read(entry)):  # decided before: not parsed again on every load
         return False
     try:
-        ours = _without_padding(Tokenizer.from_file(str(compact))).to_str()
-        same = ours == _without_padding(Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())).to_str()
+        same = not getattr(tokenizer, "clean_up_tokenization_spaces", True) and (
+            _without_padding(Tokenizer.from_file(str(compact))).to_str()
+            == _without_padding(Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())).to_str())
     except Exception:
         return False
     if not same:
+        diskcache.write(entry, b'{"usable": false}')
         return False
     facts = {
         **{name: _text(getattr(tokenizer, name, None)) for name in _SPECIAL},
@@ -93,8 +100,15 @@ def remember(location: str, tokenizer) -> bool:
         "padding_side": tokenizer.padding_side,
         "length": len(tokenizer),
     }
-    diskcache.write(_facts_entry(file), json.dumps(facts, ensure_ascii=False).encode("utf-8"))
+    diskcache.write(entry, json.dumps(facts, ensure_ascii=False).encode("utf-8"))
     return True
+
+
+def _unusable(raw: bytes | None) -> bool:
+    try:
+        return raw is not None and json.loads(raw).get("usable") is False
+    except (ValueError, AttributeError):
+        return False
 
 
 def _without_padding(backend):

@@ -45,12 +45,10 @@ def load(location: str, light: bool = True):
     if "auto_map" in config or any((folder / f).exists() for f in _LEGACY_TOKENIZER_FILES):
         return None
     converted = (folder / _marker()).is_file()
-    if converted and light:
-        from . import light_tokenizer
+    from . import light_tokenizer  # imported here: it reads this module's compact copy
 
-        fast = light_tokenizer.load(location)
-        if fast is not None:
-            return fast
+    if converted and light and (fast := light_tokenizer.load(location)) is not None:
+        return fast
     added = None if "added_tokens_decoder" in config else added_tokens(folder / "tokenizer.json")
     from transformers.tokenization_utils_tokenizers import TokenizersBackend
 
@@ -68,8 +66,6 @@ def load(location: str, light: bool = True):
     for key, value in attributes.items():
         setattr(tokenizer, key, value)
     if converted and light:
-        from . import light_tokenizer
-
         light_tokenizer.remember(location, tokenizer)
     return tokenizer
 
