@@ -448,13 +448,16 @@ def finetune(pairs, outdir, eval_path, pipeline, model, overrides, epochs, max_s
               help="Folds of the out-of-fold scores the length head learns from.")
 @click.option("--epochs", type=click.IntRange(min=1), default=600, show_default=True, help="Full-batch training steps.")
 @click.option("--hidden", type=click.IntRange(2, 512), default=32, show_default=True, help="Units per hidden layer.")
+@click.option("--members", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Networks averaged in the scorer and the length head, each from its own seed (steadier; "
+                   "training takes this many times as long).")
 @click.option("--max-sentences", type=click.IntRange(1, 50), default=5, show_default=True,
               help="The longest summary the model may choose, in sentences.")
 @click.option("--text-field", default=None, help="Table column holding the article [default: auto-detected].")
 @click.option("--reference-field", default=None, help="Table column holding the summary [default: auto-detected].")
 @library_errors
 def train_extractor(pairs, output, heldout, heldout_share, seed, pipeline, overrides, folds, epochs, hidden,
-                    max_sentences, text_field, reference_field):
+                    members, max_sentences, text_field, reference_field):
     """Train a sentence scorer and summary-length model on PAIRS... (JSONL, CSV or Parquet
     tables or folders with articles and reference summaries) for the learned extract
     strategy, and write it to MODEL.json.
@@ -473,7 +476,7 @@ def train_extractor(pairs, output, heldout, heldout_share, seed, pipeline, overr
 
     check_not_input(output, pairs + heldout)
     settings = ExtractorTraining(heldout_share=heldout_share, seed=seed, folds=folds, epochs=epochs, hidden=hidden,
-                                 max_sentences=max_sentences)
+                                 members=members, max_sentences=max_sentences)
     result = train(pairs, output, heldout=heldout, pipeline=pipeline, overrides=overrides, settings=settings,
                    text_field=text_field, reference_field=reference_field, say=lambda line: click.echo(line, err=True))
     gain = result.report.get("all", {}).get("gain_over_lead3") if result.report else None

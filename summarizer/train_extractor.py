@@ -15,7 +15,8 @@ and picks each document's length (:mod:`summarizer.scorer`). Training in brief:
    others. The length head learns from these scores: the scores of documents the scorer has
    not seen, like the ones it will meet.
 4. **Fit** the scorer on all training pairs, learn the lexicon from all of them, fit the
-   length head (:mod:`summarizer.extractor_fit`), and write the model.
+   length head (:mod:`summarizer.extractor_fit`), and write the model. With ``members`` > 1
+   every network (the folds' scorers too) is an ensemble of that many, one per seed.
 5. **Measure** on the held-out pairs: lead-1, lead-3 and the pipeline with the new model,
    ROUGE-1/2/Lsum with the project's own evaluation (:mod:`summarizer.evaluation.rouge`,
    the tokenization chosen per input from its references); the gains go into the model's
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -39,7 +40,7 @@ from .extractor_fit import FitSettings, document_weights, fit_length, fit_networ
 from .features import FEATURES
 from .oracle import extract_score
 from .records import Record
-from .scorer import FORMAT, LENGTH_FEATURES, VERSION, Scorer, length_features
+from .scorer import FORMAT, LENGTH_FEATURES, Scorer, combine, length_features
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
 BASELINES = {"lead1": ("lead3", ["extract.max_sentences=1"]), "lead3": ("lead3", [])}
@@ -55,6 +56,10 @@ class ExtractorTraining:
     # Folds of the out-of-fold scores the length head learns from (and of the lexicon features).
     folds: int = setting(5, min=2, max=20)
     hidden: int = setting(32, min=2, max=512)
+    # Networks averaged in the scorer and in the length head, each from its own seed (seed,
+    # seed + 1, ...): one network's choices move with its seed, their mean far less. Training
+    # takes about this many times as long.
+    members: int = setting(1, min=1, max=16)
     epochs: int = setting(600, min=1)
     learning_rate: float = setting(3e-3, min=0)
     weight_decay: float = setting(1e-3, min=0)
@@ -111,12 +116,14 @@ def train_extractor(pairs: Sequence[str | Path], output: str | Path, heldout: Se
     say(f"scorer: loss {scorer_losses[0]:.4f} -> {scorer_losses[-1]:.4f}")
     lexicon = learn_lexicon(examples, settings.min_term_documents)
     rows, rewards = length_table(examples, scores, config, settings.max_sentences)
-    length, length_losses = fit_length(rows, rewards, document_weights([e.group for e in examples]), fit)
+    length, length_losses = _members(settings, fit, lambda member: fit_length(
+        rows, rewards, document_weights([e.group for e in examples]), member))
     say(f"length head: expected reward {-length_losses[0]:.4f} -> {-length_losses[-1]:.4f}")
 
     model = Scorer(features=list(FEATURES), scorer=network, length=length, max_sentences=settings.max_sentences,
                    lexicon=lexicon)
     model.metadata = _metadata(examples, train, held, config, settings, scorer_losses, length_losses)
+    model.metadata["format"] = f"{FORMAT} {model.to_dict()['version']}"
     path = model.save(output)
     report = evaluate(held, pipeline, overrides, path, say) if held else {}
     model.metadata["heldout"] = report
@@ -186,13 +193,21 @@ def _bar(total: int, progress: bool | None):
     return step
 
 
+def _members(settings: ExtractorTraining, fit: FitSettings, fit_one: Callable[[FitSettings], tuple[Any, list[float]]]):
+    """``settings.members`` networks fitted by ``fit_one``, member m from seed ``fit.seed + m``:
+    the network (one, or their ensemble) and the members' mean loss at every step."""
+    fitted = [fit_one(replace(fit, seed=fit.seed + m)) for m in range(settings.members)]
+    losses = [sum(step) / len(step) for step in zip(*(loss for _, loss in fitted))]
+    return combine([net for net, _ in fitted]), losses
+
+
 def fit_scorer(examples: Sequence[Example], settings: ExtractorTraining, fit: FitSettings):
     import numpy as np
 
     x = np.concatenate([e.features for e in examples])
     target = np.concatenate([e.target(settings.oracle_share) for e in examples])
     weight = sentence_weights([len(e.texts) for e in examples], [e.group for e in examples])
-    return fit_network(x, target, weight, fit)
+    return _members(settings, fit, lambda member: fit_network(x, target, weight, member))
 
 
 def out_of_fold(examples: Sequence[Example], fold_of: Sequence[int], settings: ExtractorTraining, fit: FitSettings,
@@ -310,7 +325,6 @@ def _metadata(examples: Sequence[Example], train: Sequence[Record], held: Sequen
         groups[_group_name(example.group)] = groups.get(_group_name(example.group), 0) + 1
     sentences = sum(len(e.texts) for e in examples)
     return {
-        "format": f"{FORMAT} {VERSION}",
         "data": {"training_pairs": len(train), "examples": len(examples), "by_input": groups,
                  "candidate_sentences": sentences,
                  "oracle_sentences": sum(len(e.oracle) for e in examples), "heldout_pairs": len(held)},

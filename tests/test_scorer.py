@@ -13,7 +13,7 @@ from summarizer.extract import STRATEGIES
 from summarizer.features import FEATURES
 from summarizer.pipeline import Pipeline
 from summarizer.records import Record
-from summarizer.scorer import BUILTIN_FILE, FORMAT, LENGTH_FEATURES, VERSION, Network, Scorer, digest
+from summarizer.scorer import BUILTIN_FILE, FORMAT, LENGTH_FEATURES, VERSION, Ensemble, Network, Scorer, digest
 
 ARTICLE = ("The river rose two metres overnight. Farmers moved their cattle to higher ground. "
            "The army sent boats to the valley. Schools will stay closed until Friday. "
@@ -109,8 +109,10 @@ def write(path, data):
 
 @pytest.mark.parametrize("change, words", [
     (lambda d: d.update(format="something-else"), ["not an extractor model", "'something-else'"]),
-    (lambda d: d.update(version=VERSION + 1), ["version 2", "newer summarizer"]),
-    (lambda d: d.update(version=0), ["version 0", "reads only version 1"]),
+    (lambda d: d.update(version=VERSION + 1), [f"version {VERSION + 1}", "newer summarizer"]),
+    (lambda d: d.update(version=0), ["version 0", "reads versions 1 and 2"]),
+    (lambda d: d.update(version=2, scorer={"members": []}), ["members is not a list of networks"]),
+    (lambda d: d.update(version=2, scorer={"members": [d["scorer"], {"mean": [0.0]}]}), ["member 2", "not a network"]),
     (lambda d: d.update(features=["rank_inverse", "mystery"]), ["'mystery'", "known features"]),
     (lambda d: d["length"].update(features=["k"]), ["length head"]),
     (lambda d: d["scorer"]["layers"][0].update(weight=[[1.0, 2.0]]), ["shapes"]),
@@ -127,6 +129,22 @@ def test_a_wrong_model_file_is_refused_with_the_fix(tmp_path, change, words):
     assert str(path) in message and "summarizer train-extractor" in message and 'extract.scorer = "builtin"' in message
     for word in words:
         assert word in message
+
+
+def test_an_ensemble_scores_with_the_mean_of_its_members(tmp_path):
+    one, other = tiny_model(), tiny_model(length=3)
+    other.scorer.layers[0] = (other.scorer.layers[0][0] * 3, other.scorer.layers[0][1] - 1)
+    both = Scorer(features=one.features, scorer=Ensemble([one.scorer, other.scorer]),
+                  length=Ensemble([one.length, other.length]), max_sentences=one.max_sentences)
+    data = both.to_dict()
+    assert data["version"] == 2 and len(data["scorer"]["members"]) == 2 and one.to_dict()["version"] == 1
+    loaded = Scorer.load(str(write(tmp_path / "ensemble.json", data)))
+    x = np.random.default_rng(0).normal(size=(5, len(one.features)))
+    assert np.allclose(loaded.scorer(x), (one.scorer(x) + other.scorer(x)) / 2)
+    assert isinstance(loaded.length, Ensemble) and len(loaded.length.members) == 2
+    # A version-1 file holds single networks only: members there are not read as an ensemble.
+    with pytest.raises(ModelError, match="not a network of numbers"):
+        Scorer.load(str(write(tmp_path / "old.json", {**data, "version": 1})))
 
 
 def test_not_json_and_missing_files(tmp_path):

@@ -120,6 +120,22 @@ def test_train_extractor_writes_a_usable_model(tmp_path, pairs_file):
     assert pipe(pair(100)["article"])
 
 
+def test_members_make_an_ensemble_whose_first_member_is_the_single_network(tmp_path, pairs_file):
+    settings = dict(folds=2, epochs=40, hidden=8, heldout_share=0)
+    single = train_extractor([pairs_file], tmp_path / "one.json", settings=ExtractorTraining(**settings),
+                             progress=False).model
+    three = Scorer.load(str(train_extractor([pairs_file], tmp_path / "three.json", progress=False,
+                                            settings=ExtractorTraining(members=3, **settings)).output))
+    assert json.loads((tmp_path / "three.json").read_text())["version"] == 2
+    assert three.metadata["settings"]["members"] == 3 and three.metadata["format"] == "summarizer-extractor 2"
+    assert len(three.scorer.members) == 3 and len(three.length.members) == 3
+    x = np.concatenate([e.features for e in prepare(records(4), load_pipeline("extractive"))])
+    # Member m is trained from seed + m: the first is the single model, the others differ.
+    assert np.allclose(three.scorer.members[0](x), single.scorer(x), atol=1e-4)
+    assert not np.allclose(three.scorer.members[1](x), single.scorer(x), atol=1e-3)
+    assert np.allclose(three.scorer(x), np.mean([m(x) for m in three.scorer.members], axis=0))
+
+
 def test_bad_settings_and_too_few_pairs(tmp_path, pairs_file):
     with pytest.raises(ConfigError, match="train-extractor.folds"):
         train_extractor([pairs_file], tmp_path / "m.json", settings=ExtractorTraining(folds=1))
@@ -134,11 +150,12 @@ def test_the_command_end_to_end(tmp_path, pairs_file):
     held.write_text("".join(json.dumps(pair(i)) + "\n" for i in range(48, 56)), encoding="utf-8")
     out = tmp_path / "model.json"
     result = CliRunner().invoke(main, ["train-extractor", str(pairs_file), "-o", str(out), "--heldout", str(held),
-                                       "--folds", "2", "--epochs", "60", "--hidden", "8"])
+                                       "--folds", "2", "--epochs", "60", "--hidden", "8", "--members", "2"])
     assert result.exit_code == 0, result.output
     assert "lead3" in result.output and "over lead-3 on 8 held-out pairs" in result.output
     assert "--set extract.scorer=" in result.output
     assert Scorer.load(str(out)).metadata["data"]["heldout_pairs"] == 8
+    assert len(Scorer.load(str(out)).scorer.members) == 2
     summary = CliRunner().invoke(main, ["summarize", "-p", "extractive", "--set", "extract.strategy=learned",
                                         "--set", f"extract.scorer={json.dumps(str(out))}"], input=pair(99)["article"])
     assert summary.exit_code == 0 and summary.output.strip()
