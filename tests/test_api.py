@@ -55,8 +55,11 @@ def test_length_keywords():
     text = "First point here. Second point here. Third point. Fourth point."
     assert summarize(text, pipeline="lead3", sentences=1) == "First point here."
     assert summarize(text, pipeline="lead3", max_words=7) == "First point here. Second point here."
-    # max_words caps whatever the strategy picks: one of the three-word sentences, alone.
-    assert summarize(text, pipeline="extractive", sentences=2, max_words=3) in {"First point here.", "Second point here."}
+    # max_words caps whatever the strategy picks: two sentences asked for, but only one of them
+    # fits in three words (which one is the scorer's choice).
+    capped = summarize(text, pipeline="extractive", sentences=2, max_words=3)
+    assert capped in {"First point here.", "Second point here.", "Third point.", "Fourth point."}
+    assert summarize(text, pipeline="extractive", sentences=2) not in {capped, ""}
     with pytest.raises(TypeError, match="max_sentences"):
         summarize(text, pipeline="lead3", max_sentences=1)
     with pytest.raises(SummarizerError, match="sentences=0 is not a valid length"):
