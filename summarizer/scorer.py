@@ -162,9 +162,13 @@ class Scorer:
         feasible = min(len(picked_order(probabilities, tokens, budget)), self.max_sentences)
         return int(np.argmax(self.length(rows)[:max(feasible, 1)])) + 1
 
+    @property
+    def version(self) -> int:
+        """The lowest file version that holds this model: 2 only where a network is an ensemble."""
+        return 2 if isinstance(self.scorer, Ensemble) or isinstance(self.length, Ensemble) else 1
+
     def to_dict(self) -> dict:
-        version = 2 if isinstance(self.scorer, Ensemble) or isinstance(self.length, Ensemble) else 1
-        return {"format": FORMAT, "version": version, "features": list(self.features),
+        return {"format": FORMAT, "version": self.version, "features": list(self.features),
                 "scorer": self.scorer.to_dict(),
                 "length": {"max_sentences": self.max_sentences, "features": list(LENGTH_FEATURES),
                            **self.length.to_dict()},
@@ -188,7 +192,7 @@ class Scorer:
             raise ModelError(f"{where} is not an extractor model: its format is {found!r}, not {FORMAT!r}; {_FIX}.")
         version = data.get("version")
         if isinstance(version, bool) or version not in READABLE:
-            newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
+            newer = isinstance(version, int) and version > VERSION
             hint = ("it was written by a newer summarizer: upgrade summarizer, or " if newer
                     else f"this summarizer reads versions {' and '.join(map(str, READABLE))}: ")
             raise ModelError(f"{where} is extractor model version {version!r}; {hint}{_FIX}.")

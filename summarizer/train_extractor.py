@@ -116,14 +116,14 @@ def train_extractor(pairs: Sequence[str | Path], output: str | Path, heldout: Se
     say(f"scorer: loss {scorer_losses[0]:.4f} -> {scorer_losses[-1]:.4f}")
     lexicon = learn_lexicon(examples, settings.min_term_documents)
     rows, rewards = length_table(examples, scores, config, settings.max_sentences)
-    length, length_losses = _members(settings, fit, lambda member: fit_length(
-        rows, rewards, document_weights([e.group for e in examples]), member))
+    weights = document_weights([e.group for e in examples])
+    length, length_losses = _members(settings, fit, lambda member: fit_length(rows, rewards, weights, member))
     say(f"length head: expected reward {-length_losses[0]:.4f} -> {-length_losses[-1]:.4f}")
 
     model = Scorer(features=list(FEATURES), scorer=network, length=length, max_sentences=settings.max_sentences,
                    lexicon=lexicon)
     model.metadata = _metadata(examples, train, held, config, settings, scorer_losses, length_losses)
-    model.metadata["format"] = f"{FORMAT} {model.to_dict()['version']}"
+    model.metadata["format"] = f"{FORMAT} {model.version}"
     path = model.save(output)
     report = evaluate(held, pipeline, overrides, path, say) if held else {}
     model.metadata["heldout"] = report
