@@ -25,7 +25,7 @@ Strategies (registered in :data:`STRATEGIES`, like stages):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from .config import setting
@@ -50,6 +50,14 @@ class ExtractSettings:
     # 0 means no limit, or the strategy's own length where it has one (learned); a negative
     # limit would select nothing.
     max_sentences: int = setting(0, min=0, note="0 = no limit, or the learned length")
+    # A document of at least long_tokens tokens (as the chunk stage counts them, all its
+    # sentences) gets the extract long_budget_tokens / long_max_sentences instead (0: the
+    # setting above): a long article holds more worth reading than a short one, so a model
+    # writing from the extract gains from a longer one where a short document's extract
+    # would fill with detail (README, "The shipped adapter").
+    long_tokens: int = setting(0, min=0, note="0 = off: every document gets the same extract")
+    long_budget_tokens: int = setting(0, min=0, note="0 = budget_tokens")
+    long_max_sentences: int = setting(0, min=0, note="0 = max_sentences")
     # MMR weight: how strongly similarity to already selected sentences counts against a
     # sentence (0 turns redundancy control off). Not a share: above 1 novelty outweighs salience.
     redundancy: float = setting(0.0, min=0, note="0 = off")
@@ -237,10 +245,25 @@ def _take_in_order(order: list[int], token_counts: Sequence[int], budget: int, m
     return sorted(chosen)
 
 
+def for_document(cfg: ExtractSettings, record: Record) -> ExtractSettings:
+    """The settings the extract of ``record`` uses: ``cfg``, with the long-document budget
+    and sentence limit where the document reaches ``extract.long_tokens``.
+
+        >>> cfg = ExtractSettings(budget_tokens=130, max_sentences=4, long_tokens=10, long_budget_tokens=170)
+        >>> long = Record(id="a", text="", sentences=[[0, 1], [1, 2]], sentence_tokens=[6, 6])
+        >>> (for_document(cfg, long).budget_tokens, for_document(cfg, long).max_sentences)
+        (170, 4)
+    """
+    if not cfg.long_tokens or sum(record.sentence_tokens or ()) < cfg.long_tokens:
+        return cfg
+    return replace(cfg, budget_tokens=cfg.long_budget_tokens or cfg.budget_tokens,
+                   max_sentences=cfg.long_max_sentences or cfg.max_sentences)
+
+
 def extract_record(record: Record, ctx: Context) -> dict:
-    cfg = ctx.config.extract
     if record.sentences is None:
         raise ValueError("the record has no sentences: run the chunk stage first")
+    cfg = for_document(ctx.config.extract, record)
     strategy = STRATEGIES.get(cfg.strategy)
     pool = candidates(record, cfg)
     scores = strategy(record, pool, cfg)

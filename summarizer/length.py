@@ -10,7 +10,7 @@ pipeline's chain of stages rather than its name (a pipeline file of one's own ge
 
 - the extract is the summary (no stage calls the model: ``extractive``, ``lead3``), or each
   extracted sentence becomes one summary sentence (``rewrite``: ``compress``): ``sentences``
-  is ``extract.max_sentences``;
+  is ``extract.max_sentences``, for a long document too (``extract.long_max_sentences``);
 - the model writes the summary from the extract (``generate``, also after ``map_reduce``):
   ``sentences`` is the length the prompt asks for (``prompt.sentences``, the ``{sentences}``
   of its template or instruction) and where generation stops (``generate.max_sentences``; in
@@ -73,19 +73,25 @@ def length_settings(config: PipelineConfig, sentences: int | None = None,
             if "prompt" in config.sections:
                 wanted["prompt.sentences"] = sentences
             wanted["generate.max_sentences"] = sentences
-            cap = config.extract.max_sentences
-            if cap and cap < sentences:  # the model cannot fuse sentences it is not given
-                wanted["extract.max_sentences"] = sentences
+            # the model cannot fuse sentences it is not given (a long document's cap too)
+            for key in ("max_sentences", "long_max_sentences"):
+                cap = getattr(config.extract, key)
+                if cap and cap < sentences:
+                    wanted[f"extract.{key}"] = sentences
         else:
             wanted["extract.max_sentences"] = sentences
+            wanted["extract.long_max_sentences"] = 0  # the length asked for, long document or not
         wanted["filter.fallback_sentences"] = sentences
     if max_words is not None:
         tokens = math.ceil(max_words * TOKENS_PER_WORD)
         if model_writes:
             if config.generate.max_new_tokens < tokens:
                 wanted["generate.max_new_tokens"] = tokens
-        elif config.extract.budget_tokens and config.extract.budget_tokens < tokens:
-            wanted["extract.budget_tokens"] = tokens
+        else:
+            for key in ("budget_tokens", "long_budget_tokens"):
+                budget = getattr(config.extract, key)
+                if budget and budget < tokens:
+                    wanted[f"extract.{key}"] = tokens
         wanted["filter.steps"] = _with_max_length(config.filter.steps, max_words)
     return {key: value for key, value in wanted.items() if _current(config, key) != value}
 

@@ -86,3 +86,19 @@ def test_min_sentence_tokens_drops_fragments_but_never_everything():
     assert record.extract == [1]
     record = extract("Yes. No.", "extract.min_sentence_tokens=4", strategy="lead")
     assert record.extract
+
+
+def test_a_long_document_gets_the_long_extract_and_a_short_one_the_usual():
+    sentences = [f"Report {i} on the harbour gives figure {i} for the new ferry line." for i in range(12)]
+    long_text, short_text = " ".join(sentences), " ".join(sentences[:3])
+    fixed = ["extract.max_sentences=2", "extract.budget_tokens=0", "extract.long_max_sentences=4"]
+    assert len(extract(long_text, *fixed, "extract.long_tokens=60", strategy="lead").extract) == 4
+    assert len(extract(short_text, *fixed, "extract.long_tokens=60", strategy="lead").extract) == 2
+    assert len(extract(long_text, *fixed, strategy="lead").extract) == 2  # long_tokens 0: off
+    budget = ["extract.max_sentences=0", "extract.budget_tokens=25", "extract.long_tokens=60"]
+    usual = extract(long_text, *budget, strategy="lead")
+    longer = extract(long_text, *budget, "extract.long_budget_tokens=60", strategy="lead")
+    assert len(longer.extract) > len(usual.extract)
+    assert sum(longer.sentence_tokens[i] for i in longer.extract) <= 60
+    # long_budget_tokens 0 keeps budget_tokens; a long max_sentences of 0 keeps max_sentences
+    assert usual.extract == extract(long_text, *budget, "extract.long_max_sentences=0", strategy="lead").extract

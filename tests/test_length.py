@@ -100,3 +100,17 @@ def test_sentences_change_the_prompt_of_the_default_pipeline(tiny_model):
     assert record.error is None and record.prompt.endswith("Summary in 2 sentences:")
     (record,) = Pipeline.load("default", **options).run_texts(texts)
     assert record.prompt.endswith("Summary in 3 sentences:")
+
+
+def test_a_long_documents_extract_follows_the_length_options_too():
+    config = load_pipeline("extractive", ["extract.long_tokens=100", "extract.long_max_sentences=5",
+                                          "extract.long_budget_tokens=50"])
+    found = length_settings(config, sentences=2, max_words=100)
+    # the extract is the summary: the length asked for, long document or not
+    assert found["extract.max_sentences"] == 2 and found["extract.long_max_sentences"] == 0
+    assert found["extract.long_budget_tokens"] == int(100 * TOKENS_PER_WORD)
+    # the model writes it: a long document's extract holds at least the sentences asked for
+    default = load_pipeline("default")
+    assert default.extract.long_tokens and default.extract.long_max_sentences < 6
+    assert length_settings(default, sentences=6)["extract.long_max_sentences"] == 6
+    assert "extract.long_max_sentences" not in length_settings(default, sentences=2)
