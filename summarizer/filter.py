@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from .config import problems, set_field, setting
 from .errors import ConfigError
-from .evaluation.faithfulness import entity_spans, measure, span_in_source
+from .evaluation.faithfulness import entity_spans, leading_span, measure, span_in_source
 from .language import (CJK_SHARE, cjk_bigrams, cjk_share, is_cjk, join_sentences, language_of, length, table_code,
                        tables_problem, tidy_spaces)
 from .facts import source_index, source_stems_of, support, unsupported
@@ -146,6 +146,7 @@ _NEW_SECTION = re.compile(r"\n\s*\n|\b(?:Article|TL;DR|Summary|Text|Question|Ans
 # A marker only before a space: "#Person1#" (DialogSum's speakers) and "-5" are words.
 _LEADING_JUNK = re.compile(r"^(?:\s|[-*•>#]+(?=\s|$)|:|(?:TL;DR|Summary)\s*:)+", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•>#]+|\(?\d{1,2}[.)])\s+")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @filter_step("strip_echo")
@@ -215,12 +216,23 @@ def unsupported_facts(text: str, record: Record, ctx: Context, options: None) ->
     name of several words that it does not contain as one: "York University" put together
     from "York Herald" and "university", whose words the source has, but not the name. The
     name is the reports' own (:func:`summarizer.evaluation.faithfulness.entity_spans`), so
-    a summary this step passes has every name of several words counted found there."""
+    a summary this step passes has every name of several words counted found there. A name
+    that starts a sentence, which the reports cannot tell from any capitalised first word, is
+    checked too when the source uses its first word as a name (``leading_span``)."""
     words, nums = source_index(record.text)
+    # Words the source uses only as names (capitalised inside a sentence, never in lower case):
+    # a sentence that starts with one starts with a name, which must be in the source as a
+    # whole ("Alan Gill" from "Alan Richmond" and "Gill"); another first word ("The" of a title,
+    # "Former", "Professor" beside "professor") may just be capitalised.
+    lower = {word for word in _LETTERS.findall(record.text) if word[0].islower()}
+    names = {word for span in entity_spans(record.text) for word in span.split() if word.lower() not in lower}
 
     def reason(sentence: str) -> str | None:
         missing = unsupported(sentence, record.text, words, nums)
         missing += [span for span in entity_spans(sentence) if " " in span and not span_in_source(span, record.text)]
+        leading = leading_span(sentence)
+        if leading and leading.split()[0] in names and not span_in_source(leading, record.text):
+            missing.append(leading)
         return ", ".join(missing[:4]) if missing else None
 
     return _drop_sentences(text, reason, "with facts not in the source")

@@ -108,6 +108,26 @@ def test_unsupported_facts_drops_a_name_put_together_from_the_sources_words():
     assert measure(kept, source)["entities_share"] == 1.0  # what the report counts, it passes
 
 
+def test_unsupported_facts_drops_a_put_together_name_that_starts_a_sentence():
+    # A sentence's first word is capitalised anyway, so the name check used to start after it:
+    # "Alan Gill took command" passed on a source with "Alan Richmond" and "Gill", but no Alan Gill.
+    from summarizer.filter import unsupported_facts
+
+    ctx = Context(load_pipeline("default"))
+    source = ("Lt Col Alan Richmond handed over command of the unit on Friday. His wife, Major Gill, "
+              "takes charge of 400 soldiers. The Premier League match was moved. Livingston signed a "
+              "striker. Gill thanked Alan Richmond for his work. He starred in the film The Fight; "
+              "the Democrats watched.")
+    record = record_for(None, source)
+    text = ("Alan Gill took command of the unit. Alan Richmond handed over command. "
+            "The Premier League match was moved. Former Livingston striker signs. "
+            "The Democrats watched. Gill takes charge of 400 soldiers.")
+    kept, note = unsupported_facts(text, record, ctx, None)
+    assert kept == ("Alan Richmond handed over command. The Premier League match was moved. "
+                    "Former Livingston striker signs. The Democrats watched. Gill takes charge of 400 soldiers.")
+    assert "Alan Gill" in note
+
+
 def test_redact_pii_keeps_what_the_source_has_unless_asked():
     from summarizer.filter import RedactOptions, redact_pii
 

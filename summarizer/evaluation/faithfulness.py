@@ -100,6 +100,26 @@ def entity_spans(text: str) -> list[str]:
     return spans
 
 
+def leading_span(sentence: str) -> str | None:
+    """The run of capitalised words one sentence starts with, its first word included, when
+    it has two words or more ("Alan Gill, 46, took ..." -> "Alan Gill"); None otherwise.
+    :func:`entity_spans` leaves a sentence's first word out, as every sentence's first word is
+    capitalised, so a name put together at the start of a sentence escapes it; whether the
+    first word is a name is the caller's to judge (the filter asks the source)."""
+    run: list[str] = []
+    for match in _WORD.finditer(sentence):
+        raw = match.group()
+        word = raw.strip(_EDGE_PUNCT)
+        possessive = re.search(r"['’]s$", word) is not None
+        word = word[:-2] if possessive else word
+        if not (word and word[0].isupper() and word != "I") or (run and raw[0] in _OPENING):
+            break
+        run.append(word)
+        if possessive or raw[-1] in ",;:!?)]”\"":
+            break
+    return " ".join(run) if len(run) > 1 else None
+
+
 def span_in_source(span: str, source: str) -> bool:
     """Whether a span of :func:`entity_spans` occurs in ``source`` (same spelling and case)."""
     # Spans lose the full stops of abbreviations ("Mr. Hale" -> "Mr Hale"): allow them back.
