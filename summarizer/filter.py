@@ -220,22 +220,30 @@ def unsupported_facts(text: str, record: Record, ctx: Context, options: None) ->
     that starts a sentence, which the reports cannot tell from any capitalised first word, is
     checked too when the source uses its first word as a name (``leading_span``)."""
     words, nums = source_index(record.text)
-    # Words the source uses only as names (capitalised inside a sentence, never in lower case):
-    # a sentence that starts with one starts with a name, which must be in the source as a
-    # whole ("Alan Gill" from "Alan Richmond" and "Gill"); another first word ("The" of a title,
-    # "Former", "Professor" beside "professor") may just be capitalised.
-    lower = {word for word in _LETTERS.findall(record.text) if word[0].islower()}
-    names = {word for span in entity_spans(record.text) for word in span.split() if word.lower() not in lower}
+    names = None
 
     def reason(sentence: str) -> str | None:
+        nonlocal names
         missing = unsupported(sentence, record.text, words, nums)
         missing += [span for span in entity_spans(sentence) if " " in span and not span_in_source(span, record.text)]
         leading = leading_span(sentence)
-        if leading and leading.split()[0] in names and not span_in_source(leading, record.text):
-            missing.append(leading)
+        if leading and not span_in_source(leading, record.text):
+            if names is None:
+                names = _name_only_words(record.text)
+            if leading.split()[0] in names:
+                missing.append(leading)
         return ", ".join(missing[:4]) if missing else None
 
     return _drop_sentences(text, reason, "with facts not in the source")
+
+
+def _name_only_words(source: str) -> set[str]:
+    """Words the source uses only as names (capitalised inside a sentence, never in lower
+    case): a sentence that starts with one starts with a name, which must be in the source as
+    a whole ("Alan Gill" from "Alan Richmond" and "Gill"); another first word ("The" of a
+    title, "Former", "Professor" beside "professor") may just be capitalised."""
+    lower = {word for word in _LETTERS.findall(source) if word[0].islower()}
+    return {word for span in entity_spans(source) for word in span.split() if word.lower() not in lower}
 
 
 @filter_step("low_support", options=LowSupportOptions)

@@ -76,12 +76,7 @@ def entity_spans(text: str) -> list[str]:
     spans: list[str] = []
     for start, end in segment(text):
         run: list[str] = []
-        for position, match in enumerate(_WORD.finditer(text[start:end])):
-            raw = match.group()
-            word = raw.strip(_EDGE_PUNCT)
-            possessive = re.search(r"['’]s$", word) is not None
-            word = word[:-2] if possessive else word
-            capitalised = bool(word) and word[0].isupper() and word != "I"
+        for position, (raw, word, capitalised, ends_span) in enumerate(_name_words(text[start:end])):
             # A sentence's first word, or one after an opening quote, is capitalised anyway.
             starts_clause = position == 0 or raw[0] in _OPENING
             if capitalised and not starts_clause:
@@ -89,15 +84,26 @@ def entity_spans(text: str) -> list[str]:
             elif run:
                 spans.append(" ".join(run))
                 run = []
-            # Punctuation after a word ends the span ("Paris, London" are two), and so does a
-            # possessive ("the Prosecutor General's Office"); a full stop does not, since inside
-            # a sentence it ends an abbreviation ("Mr. Joss Hale").
-            if run and (possessive or raw[-1] in ",;:!?)]”\""):
+            if run and ends_span:
                 spans.append(" ".join(run))
                 run = []
         if run:
             spans.append(" ".join(run))
     return spans
+
+
+def _name_words(sentence: str):
+    """Each word of a sentence as (raw, word, capitalised, ends_span): the word without edge
+    punctuation or a possessive "'s"; punctuation after a word ends a span ("Paris, London"
+    are two), and so does a possessive ("the Prosecutor General's Office"); a full stop does
+    not, since inside a sentence it ends an abbreviation ("Mr. Joss Hale")."""
+    for match in _WORD.finditer(sentence):
+        raw = match.group()
+        word = raw.strip(_EDGE_PUNCT)
+        possessive = re.search(r"['’]s$", word) is not None
+        word = word[:-2] if possessive else word
+        capitalised = bool(word) and word[0].isupper() and word != "I"
+        yield raw, word, capitalised, possessive or raw[-1] in ",;:!?)]”\""
 
 
 def leading_span(sentence: str) -> str | None:
@@ -107,15 +113,11 @@ def leading_span(sentence: str) -> str | None:
     capitalised, so a name put together at the start of a sentence escapes it; whether the
     first word is a name is the caller's to judge (the filter asks the source)."""
     run: list[str] = []
-    for match in _WORD.finditer(sentence):
-        raw = match.group()
-        word = raw.strip(_EDGE_PUNCT)
-        possessive = re.search(r"['’]s$", word) is not None
-        word = word[:-2] if possessive else word
-        if not (word and word[0].isupper() and word != "I") or (run and raw[0] in _OPENING):
+    for raw, word, capitalised, ends_span in _name_words(sentence):
+        if not capitalised or (run and raw[0] in _OPENING):
             break
         run.append(word)
-        if possessive or raw[-1] in ",;:!?)]”\"":
+        if ends_span:
             break
     return " ".join(run) if len(run) > 1 else None
 
